@@ -1,0 +1,44 @@
+"""cdk-event-fanout: EventBridge -> SQS -> Lambda fan-out constructs with production defaults.
+
+The construct classes are re-exported lazily (PEP 562 module ``__getattr__``) because the same
+package ships inside the consumer Lambdas' layer, where ``aws_cdk`` is not installed: importing
+``event_fanout.runtime`` there must not import a single construct.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "EventFanout": "event_fanout.constructs.fanout",
+    "FanoutConsumer": "event_fanout.constructs.consumer",
+    "IdempotencyTable": "event_fanout.constructs.idempotency_table",
+    "ConsumerAlarms": "event_fanout.constructs.consumer_alarms",
+    "RuntimeLayer": "event_fanout.constructs.runtime_layer",
+    "Idempotency": "event_fanout.constructs.options",
+    "EventFanoutConfigError": "event_fanout.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from event_fanout.constructs.consumer import FanoutConsumer
+    from event_fanout.constructs.consumer_alarms import ConsumerAlarms
+    from event_fanout.constructs.fanout import EventFanout
+    from event_fanout.constructs.idempotency_table import IdempotencyTable
+    from event_fanout.constructs.options import Idempotency
+    from event_fanout.constructs.runtime_layer import RuntimeLayer
+    from event_fanout.errors import EventFanoutConfigError
+
+
+def __getattr__(name: str) -> Any:
+    """Import a construct only when it is first used (keeps the Lambda layer free of aws_cdk)."""
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'event_fanout' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
