@@ -1,0 +1,543 @@
+"""One consumer of the fan-out: rule -> queue (+ DLQ) -> Lambda, idempotent and alarmed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    Duration,
+    Names,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from event_fanout.constructs.consumer_alarms import ConsumerAlarms, queue_depth_alarm
+from event_fanout.constructs.idempotency_table import IdempotencyTable
+from event_fanout.constructs.options import Idempotency
+from event_fanout.constructs.runtime_layer import (
+    POWERTOOLS_LAYER_VERSION,
+    RuntimeLayer,
+    powertools_layer_arn,
+)
+from event_fanout.constructs.validation import Validator, seconds_of
+from event_fanout.runtime import constants
+
+#: Lambda's timeout when a function does not set one.
+LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3)
+#: AWS guidance for SQS event sources: visibility >= 6 x function timeout + batching window.
+VISIBILITY_TIMEOUT_FACTOR = 6
+MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
+MIN_RETENTION_SECONDS = 60
+MAX_RETENTION_SECONDS = 14 * 24 * 3600
+MAX_BATCHING_WINDOW_SECONDS = 300
+MAX_EVENT_AGE_RANGE = (60, 86_400)
+RETRY_ATTEMPTS_RANGE = (0, 185)
+
+_MARKER_ID = "EventFanoutConsumerBinding"
+
+
+class FanoutConsumer(Construct):
+    """A rule on the bus feeding this consumer's own encrypted queue, drained by its Lambda.
+
+    What each part is for:
+
+    - ``rule``: the consumer's event pattern; its target retries for ``max_event_age`` and then
+      sends what it could not deliver to the undeliverable-events queue, so nothing is dropped.
+    - ``queue``: buffers bursts (back-pressure), with a visibility timeout derived from the
+      function (6 x timeout + batching window) so a slow batch is never handed out twice.
+    - ``dead_letter_queue``: receives a message after ``max_receive_count`` failures, keeps it
+      longer than the source queue (SQS keeps the original enqueue time), and may only be
+      redriven back to this queue.
+    - ``idempotency_table``: lets the runtime skip duplicates (SQS and EventBridge are
+      at-least-once; a crash between the effect and the delete redelivers).
+    - ``alarms``: DLQ depth, oldest-message age, function errors and throttles, rule failures.
+
+    Parameters
+    ----------
+    event_bus:
+        The bus the rule listens on.
+    handler:
+        The consumer function. Its ``timeout`` drives the queue's visibility timeout; it receives
+        the idempotency environment and, for Python runtimes, the runtime layers.
+    event_pattern:
+        Which events this consumer receives. Must name at least one field.
+    batch_size:
+        Records per invocation, 1-10,000 (FIFO: 1-10). Above 10 needs ``max_batching_window``.
+    max_batching_window:
+        How long Lambda gathers a batch (up to 5 minutes). Default: none.
+    max_concurrency:
+        Cap on concurrent invocations from this queue (2-1000). Default: no cap.
+    max_receive_count:
+        Deliveries before a message moves to the DLQ (1-1000). Default 5.
+    visibility_timeout:
+        Override of the derived value; must be at least function timeout + batching window.
+    retention_period:
+        Source queue retention. Default 4 days (SQS's default).
+    dead_letter_retention_period:
+        DLQ retention, must exceed ``retention_period``. Default 14 days (SQS's maximum).
+    fifo, message_group_id:
+        FIFO queue and DLQ; EventBridge sends every event with this fixed message group id
+        (a rule's SQS target cannot derive it from the event), so FIFO means strict order.
+    idempotency:
+        Options of the idempotency table; ``None`` disables it (no table, no environment).
+    max_message_age:
+        Age of the oldest queued message that raises the lag alarm. Default 5 minutes.
+    alarm_actions:
+        Where alarms notify (ALARM and OK). Default: nowhere.
+    target_dead_letter_queue:
+        Where EventBridge sends events it could not deliver. ``EventFanout`` passes its shared
+        queue; a standalone consumer creates its own.
+    retry_attempts, max_event_age:
+        EventBridge's delivery retry policy (0-185 attempts, 1 minute-24 hours). Defaults are
+        EventBridge's maximums: a throttled queue should delay events, not drop them.
+    attach_runtime_layers, powertools_layer_version:
+        Attach the Powertools layer (pinned version) and the ``event_fanout.runtime`` layer to a
+        Python handler. Default on.
+    removal_policy:
+        Applied to the queues and the idempotency table. Default: retain the table, destroy
+        the queues (CDK's defaults).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        event_bus: events.IEventBus,
+        handler: lambda_.IFunction,
+        event_pattern: events.EventPattern,
+        batch_size: int = 10,
+        max_batching_window: Duration | None = None,
+        max_concurrency: int | None = None,
+        max_receive_count: int = 5,
+        visibility_timeout: Duration | None = None,
+        retention_period: Duration = Duration.days(4),
+        dead_letter_retention_period: Duration = Duration.days(14),
+        fifo: bool = False,
+        message_group_id: str | None = None,
+        idempotency: Idempotency | None = Idempotency(),  # noqa: B008 - frozen, immutable
+        max_message_age: Duration = Duration.minutes(5),
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+        target_dead_letter_queue: sqs.IQueue | None = None,
+        retry_attempts: int = 185,
+        max_event_age: Duration = Duration.hours(24),
+        attach_runtime_layers: bool = True,
+        powertools_layer_version: int = POWERTOOLS_LAYER_VERSION,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function_timeout = _function_timeout(handler)
+        derived_visibility = self._validate(
+            handler=handler,
+            event_pattern=event_pattern,
+            function_timeout=function_timeout,
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            max_concurrency=max_concurrency,
+            max_receive_count=max_receive_count,
+            visibility_timeout=visibility_timeout,
+            retention_period=retention_period,
+            dead_letter_retention_period=dead_letter_retention_period,
+            fifo=fifo,
+            message_group_id=message_group_id,
+            idempotency=idempotency,
+            max_message_age=max_message_age,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+        )
+        self.function = handler
+
+        queue_name = _queue_name(self, fifo)
+        queue_arn = Stack.of(self).format_arn(service="sqs", resource=queue_name)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            fifo=fifo or None,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=dead_letter_retention_period,
+            # Only this consumer's queue may redrive into it, and only it may be redriven to.
+            # The source ARN is derived from its generated name: a Ref would be circular.
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.BY_QUEUE,
+                source_queues=[sqs.Queue.from_queue_arn(self, "SourceQueueRef", queue_arn)],
+            ),
+            removal_policy=removal_policy,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=queue_name,
+            fifo=fifo or None,
+            # The body holds the whole event, id included: identical bodies are duplicates.
+            content_based_deduplication=True if fifo else None,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=retention_period,
+            visibility_timeout=visibility_timeout or derived_visibility,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=max_receive_count
+            ),
+            removal_policy=removal_policy,
+        )
+
+        self.target_dead_letter_queue = target_dead_letter_queue or self._own_undeliverable_queue(
+            alarm_actions
+        )
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            event_bus=event_bus,
+            event_pattern=event_pattern,
+            description=f"Fan-out consumer {self.node.path}",
+            targets=[
+                targets.SqsQueue(
+                    self.queue,
+                    dead_letter_queue=self.target_dead_letter_queue,
+                    retry_attempts=retry_attempts,
+                    max_event_age=max_event_age,
+                    message_group_id=message_group_id if fifo else None,
+                )
+            ],
+        )
+
+        self.event_source = event_sources.SqsEventSource(
+            self.queue,
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            max_concurrency=max_concurrency,
+            report_batch_item_failures=True,
+        )
+        handler.add_event_source(self.event_source)
+
+        self.idempotency_table = self._wire_idempotency(
+            handler, idempotency, dead_letter_retention_period, removal_policy
+        )
+        if attach_runtime_layers:
+            self._attach_layers(handler, powertools_layer_version)
+
+        self.alarms = ConsumerAlarms(
+            self,
+            "Alarms",
+            queue=self.queue,
+            dead_letter_queue=self.dead_letter_queue,
+            function=handler,
+            rule=self.rule,
+            event_bus=event_bus,
+            max_message_age=max_message_age,
+            alarm_actions=alarm_actions,
+        )
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def _validate(
+        self,
+        *,
+        handler: lambda_.IFunction,
+        event_pattern: events.EventPattern,
+        function_timeout: Duration,
+        batch_size: int,
+        max_batching_window: Duration | None,
+        max_concurrency: int | None,
+        max_receive_count: int,
+        visibility_timeout: Duration | None,
+        retention_period: Duration,
+        dead_letter_retention_period: Duration,
+        fifo: bool,
+        message_group_id: str | None,
+        idempotency: Idempotency | None,
+        max_message_age: Duration,
+        retry_attempts: int,
+        max_event_age: Duration,
+    ) -> Duration:
+        """Check every argument against AWS's limits; return the derived visibility timeout."""
+        v = Validator(self)
+        v.require(
+            isinstance(handler, lambda_.Function),
+            "handler",
+            handler,
+            "must be an aws_lambda.Function defined in this app",
+            "the construct derives the queue's visibility timeout from the function's timeout "
+            "and sets its environment; an imported function offers neither",
+        )
+        v.require(
+            handler.node.try_find_child(_MARKER_ID) is None,
+            "handler",
+            handler.node.path,
+            "is already the handler of another fan-out consumer",
+            "give each consumer its own function: the idempotency environment and the "
+            "visibility timeout are per consumer",
+        )
+        v.require(
+            _pattern_has_fields(event_pattern),
+            "event_pattern",
+            event_pattern,
+            "must match on at least one field (source, detail_type, detail, ...)",
+            'e.g. EventPattern(source=["ads.campaigns"])',
+        )
+        v.int_range(
+            "batch_size",
+            batch_size,
+            1,
+            10 if fifo else 10_000,
+            "FIFO event sources take at most 10 records" if fifo else "",
+        )
+        window = seconds_of(max_batching_window) or 0
+        v.seconds_range("max_batching_window", max_batching_window, 0, MAX_BATCHING_WINDOW_SECONDS)
+        v.require(
+            fifo or batch_size <= 10 or window >= 1,
+            "batch_size",
+            batch_size,
+            "above 10 requires max_batching_window of at least 1 second",
+            "pass max_batching_window=Duration.seconds(1) or more, or batch_size<=10",
+        )
+        v.require(
+            not (fifo and max_batching_window is not None),
+            "max_batching_window",
+            max_batching_window,
+            "is not supported by Lambda for FIFO queues",
+            "drop max_batching_window for a FIFO consumer",
+        )
+        v.int_range("max_concurrency", max_concurrency, 2, 1000, "or None for no cap")
+        v.int_range("max_receive_count", max_receive_count, 1, 1000)
+        v.int_range("retry_attempts", retry_attempts, *RETRY_ATTEMPTS_RANGE)
+        v.seconds_range(
+            "max_event_age",
+            max_event_age,
+            *MAX_EVENT_AGE_RANGE,
+            "EventBridge keeps retrying for at most 24 hours",
+        )
+        v.seconds_range("retention_period", retention_period, MIN_RETENTION_SECONDS,
+                        MAX_RETENTION_SECONDS)
+        v.seconds_range("dead_letter_retention_period", dead_letter_retention_period,
+                        MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS)
+        source_retention = seconds_of(retention_period)
+        dlq_retention = seconds_of(dead_letter_retention_period)
+        if source_retention is not None and dlq_retention is not None:
+            v.require(
+                dlq_retention > source_retention,
+                "dead_letter_retention_period",
+                dead_letter_retention_period,
+                f"must be longer than retention_period ({retention_period.to_human_string()}): "
+                "SQS keeps a message's original enqueue time when it moves it to the DLQ",
+                "raise dead_letter_retention_period (default 14 days) or lower retention_period",
+            )
+        age = seconds_of(max_message_age)
+        v.require(
+            age is None or age >= 60,
+            "max_message_age",
+            max_message_age,
+            "must be at least 1 minute (SQS publishes the metric once a minute)",
+        )
+        if fifo:
+            v.require(
+                bool(message_group_id),
+                "message_group_id",
+                message_group_id,
+                "is required when fifo=True",
+                'pass message_group_id="<group>": EventBridge sends every event to a FIFO '
+                "queue with one fixed group id",
+            )
+            v.require(
+                not (message_group_id or "").startswith("$"),
+                "message_group_id",
+                message_group_id,
+                "must be a fixed string: an EventBridge rule's SQS target cannot read it from "
+                "the event (aws-cdk#32965)",
+                "use a fixed group id, or EventBridge Pipes for per-key ordering",
+            )
+        else:
+            v.require(
+                message_group_id is None,
+                "message_group_id",
+                message_group_id,
+                "only applies to FIFO consumers",
+                "pass fifo=True, or drop message_group_id",
+            )
+        if idempotency is not None:
+            v.require(
+                bool(idempotency.key_path.strip()),
+                "idempotency.key_path",
+                idempotency.key_path,
+                "must be a non-empty JMESPath over the EventBridge event",
+                'e.g. "id" or "[detail.campaignId, detail.version]"',
+            )
+            expiry = seconds_of(idempotency.expires_after)
+            v.require(
+                expiry is None or expiry >= 60,
+                "idempotency.expires_after",
+                idempotency.expires_after,
+                "must be at least 1 minute",
+            )
+
+        derived = _derived_visibility(function_timeout, window)
+        derived_seconds = seconds_of(derived)
+        timeout_seconds = seconds_of(function_timeout)
+        if visibility_timeout is None and derived_seconds is not None:
+            v.require(
+                derived_seconds <= MAX_VISIBILITY_TIMEOUT_SECONDS,
+                "handler.timeout",
+                function_timeout,
+                f"makes the visibility timeout 6 x timeout + batching window = "
+                f"{derived_seconds} s, above SQS's 12-hour limit",
+                "lower the function timeout or max_batching_window",
+            )
+        explicit = seconds_of(visibility_timeout)
+        if explicit is not None and timeout_seconds is not None:
+            v.require(
+                explicit >= timeout_seconds + window,
+                "visibility_timeout",
+                visibility_timeout,
+                f"must be at least the function timeout + batching window "
+                f"({timeout_seconds + window} s), or a batch still running is handed out again",
+                "omit visibility_timeout to use 6 x timeout + batching window",
+            )
+            v.require(explicit <= MAX_VISIBILITY_TIMEOUT_SECONDS, "visibility_timeout",
+                      visibility_timeout, "must be at most 12 hours")
+            if explicit < VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + window:
+                Annotations.of(self).add_warning_v2(
+                    "event-fanout:visibility-timeout-below-guidance",
+                    f"visibility_timeout {explicit} s is below AWS's guidance of 6 x function "
+                    f"timeout + batching window ({derived_seconds} s): throttled retries may "
+                    "redeliver a batch that is still running.",
+                )
+        v.raise_if_any()
+        handler.node.add_metadata("event-fanout:consumer", self.node.path)
+        Construct(handler, _MARKER_ID)
+        return derived
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def _own_undeliverable_queue(
+        self, alarm_actions: Sequence[cloudwatch.IAlarmAction]
+    ) -> sqs.Queue:
+        """A standalone consumer keeps events EventBridge could not deliver in its own queue."""
+        queue = sqs.Queue(
+            self,
+            "UndeliverableEvents",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        Validations.of(queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself a dead-letter queue: the rule's target sends the "
+                "events it could not deliver here.",
+            )
+        )
+        alarm = queue_depth_alarm(
+            self,
+            "UndeliverableEventsDepth",
+            queue,
+            description=f"{self.node.path}: EventBridge could not deliver events to the queue.",
+        )
+        if alarm_actions:
+            alarm.add_alarm_action(*alarm_actions)
+            alarm.add_ok_action(*alarm_actions)
+        return queue
+
+    def _wire_idempotency(
+        self,
+        handler: lambda_.IFunction,
+        idempotency: Idempotency | None,
+        dead_letter_retention_period: Duration,
+        removal_policy: RemovalPolicy | None,
+    ) -> dynamodb.ITable | None:
+        if idempotency is None:
+            return None
+        table: dynamodb.ITable
+        if idempotency.existing_table is not None:
+            table = idempotency.existing_table
+        else:
+            table = IdempotencyTable(
+                self,
+                "IdempotencyTable",
+                removal_policy=removal_policy or RemovalPolicy.RETAIN,
+            ).table
+        table.grant_read_write_data(handler)
+        expires_after = idempotency.expires_after or dead_letter_retention_period
+        function = handler
+        assert isinstance(function, lambda_.Function)  # checked in _validate
+        env = {
+            constants.ENV_IDEMPOTENCY_TABLE_NAME: table.table_name,
+            constants.ENV_IDEMPOTENCY_KEY_PATH: idempotency.key_path,
+            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(
+                int(expires_after.to_seconds())
+            ),
+            constants.ENV_IDEMPOTENCY_KEY_PREFIX: self.node.id,
+            constants.ENV_CONSUMER_NAME: self.node.id,
+            constants.ENV_POWERTOOLS_SERVICE_NAME: self.node.id,
+            constants.ENV_POWERTOOLS_METRICS_NAMESPACE: constants.DEFAULT_METRICS_NAMESPACE,
+        }
+        if idempotency.payload_validation_path:
+            env[constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH] = (
+                idempotency.payload_validation_path
+            )
+        for name, value in env.items():
+            function.add_environment(name, value)
+        return table
+
+    def _attach_layers(self, handler: lambda_.IFunction, powertools_layer_version: int) -> None:
+        function = handler
+        assert isinstance(function, lambda_.Function)
+        if function.runtime.family != lambda_.RuntimeFamily.PYTHON:
+            Annotations.of(self).add_info(
+                f"{function.runtime.name} is not a Python runtime: no runtime layers attached."
+            )
+            return
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            powertools_layer_arn(self, function, powertools_layer_version),
+        )
+        function.add_layers(powertools, RuntimeLayer.of(self).layer_version)
+
+
+def _function_timeout(handler: lambda_.IFunction) -> Duration:
+    timeout = handler.timeout if isinstance(handler, lambda_.Function) else None
+    return timeout or LAMBDA_DEFAULT_TIMEOUT
+
+
+def _derived_visibility(function_timeout: Duration, window_seconds: int) -> Duration:
+    seconds = seconds_of(function_timeout)
+    if seconds is None:
+        return Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * 900 + window_seconds)
+    return Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * seconds + window_seconds)
+
+
+def _queue_name(scope: Construct, fifo: bool) -> str:
+    """A deterministic name derived from the construct path (unique in the account/region).
+
+    The DLQ's redrive-allow policy must name this queue's ARN, and the queue references the
+    DLQ: a generated name lets the ARN be written without a circular Ref.
+    """
+    name = Names.unique_resource_name(scope, max_length=75 if fifo else 80, separator="-")
+    return f"{name}.fifo" if fifo else name
+
+
+def _pattern_has_fields(pattern: events.EventPattern) -> bool:
+    fields = (
+        pattern.source,
+        pattern.detail_type,
+        pattern.detail,
+        pattern.account,
+        pattern.region,
+        pattern.resources,
+        pattern.id,
+        pattern.time,
+        pattern.version,
+    )
+    return any(Token.is_unresolved(f) or bool(f) for f in fields if f is not None)

@@ -1,0 +1,163 @@
+"""The fan-out: one bus, one rule per consumer, and a safety net for undeliverable events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from event_fanout.constructs.consumer import FanoutConsumer
+from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
+from event_fanout.constructs.validation import Validator, seconds_of
+
+#: EventBridge's default quota of rules per bus.
+MAX_RULES_PER_BUS = 300
+
+
+class EventFanout(Construct):
+    """An EventBridge bus whose events fan out to any number of independent consumers.
+
+    Every consumer gets its own rule, queue, DLQ, idempotency table and alarms (see
+    :class:`FanoutConsumer`); one failing consumer never slows or loses another's events.
+
+    Parameters
+    ----------
+    event_bus_name:
+        Name of the custom bus to create. Default: a generated name.
+    event_bus:
+        Attach to an existing bus instead (e.g. ``EventBus.from_event_bus_name``). Mutually
+        exclusive with ``event_bus_name``.
+    archive_retention:
+        Keep every event on the bus for replay this long (``Duration.days(0)`` is "forever" in
+        EventBridge; ``None`` means no archive). Default 30 days: enough to rebuild a consumer
+        after a bug is found in next month's retro, not so long that it costs a fortune.
+    alarm_actions:
+        Where every alarm of the fan-out and its consumers notifies, on ALARM and on OK.
+    undeliverable_retention_period:
+        Retention of the queue for events EventBridge could not deliver. Default 14 days.
+    removal_policy:
+        Applied to the undeliverable-events queue and passed to consumers by default.
+
+    Attributes
+    ----------
+    event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        event_bus_name: str | None = None,
+        event_bus: events.IEventBus | None = None,
+        archive_retention: Duration | None = Duration.days(30),  # noqa: B008 - immutable
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+        undeliverable_retention_period: Duration = Duration.days(14),  # noqa: B008
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        v = Validator(self)
+        v.require(
+            not (event_bus is not None and event_bus_name is not None),
+            "event_bus_name",
+            event_bus_name,
+            "cannot be combined with event_bus",
+            "pass event_bus= to attach to an existing bus, or event_bus_name= to create one",
+        )
+        v.seconds_range("archive_retention", archive_retention, 0, 10 * 365 * 86_400)
+        v.seconds_range(
+            "undeliverable_retention_period", undeliverable_retention_period, 60, 14 * 86_400
+        )
+        v.raise_if_any()
+
+        self.alarm_actions = tuple(alarm_actions)
+        self.removal_policy = removal_policy
+        self.event_bus: events.IEventBus = event_bus or events.EventBus(
+            self, "Bus", event_bus_name=event_bus_name
+        )
+        self.archive: events.Archive | None = None
+        if archive_retention is not None:
+            days = seconds_of(archive_retention)
+            self.archive = events.Archive(
+                self,
+                "Archive",
+                source_event_bus=self.event_bus,
+                # Every event published to this bus (an account filter matches them all).
+                event_pattern=events.EventPattern(account=[self.event_bus.env.account]),
+                retention=None if days == 0 else archive_retention,
+                description="All events on the fan-out bus, for replay after a consumer fix",
+            )
+
+        # EventBridge's dead-letter queue must be a standard queue, whatever the consumers use.
+        self.undeliverable_events_queue = sqs.Queue(
+            self,
+            "UndeliverableEvents",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=undeliverable_retention_period,
+            removal_policy=removal_policy,
+        )
+        Validations.of(self.undeliverable_events_queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself a dead-letter queue: every consumer rule's target "
+                "sends the events it could not deliver here (cdk-nag only recognises DLQs "
+                "attached through an SQS redrive policy).",
+            )
+        )
+        self.undeliverable_events_alarm = queue_depth_alarm(
+            self,
+            "UndeliverableEventsDepth",
+            self.undeliverable_events_queue,
+            description=(
+                "EventBridge exhausted its retries delivering events to a consumer queue; "
+                "the events wait in the undeliverable-events queue. Check the queue policy and "
+                "key policy of the failing consumer (RuleFailedInvocations alarm), then resend."
+            ),
+        )
+        add_actions([self.undeliverable_events_alarm], self.alarm_actions)
+        self._consumers_scope = Construct(self, "Consumers")
+        self.consumers: dict[str, FanoutConsumer] = {}
+
+    def add_consumer(self, consumer_id: str, **props: Any) -> FanoutConsumer:
+        """Add a consumer; keyword arguments are :class:`FanoutConsumer`'s.
+
+        The fan-out supplies the bus, its undeliverable-events queue, its alarm actions and its
+        removal policy unless the consumer overrides them.
+        """
+        v = Validator(self)
+        v.require(
+            consumer_id not in self.consumers,
+            "consumer_id",
+            consumer_id,
+            "must be unique within the fan-out",
+            "give each consumer its own id (it names its rule, queues and table)",
+        )
+        v.require(
+            len(self.consumers) < MAX_RULES_PER_BUS,
+            "consumers",
+            len(self.consumers) + 1,
+            f"exceeds EventBridge's default quota of {MAX_RULES_PER_BUS} rules per bus",
+            "raise the quota with AWS Support first, or split the fan-out across buses",
+        )
+        v.require(
+            "event_bus" not in props,
+            "event_bus",
+            props.get("event_bus"),
+            "is set by the fan-out for its consumers",
+            "drop event_bus from add_consumer(...)",
+        )
+        v.raise_if_any()
+        props.setdefault("alarm_actions", self.alarm_actions)
+        props.setdefault("target_dead_letter_queue", self.undeliverable_events_queue)
+        props.setdefault("removal_policy", self.removal_policy)
+        consumer = FanoutConsumer(
+            self._consumers_scope, consumer_id, event_bus=self.event_bus, **props
+        )
+        self.consumers[consumer_id] = consumer
+        return consumer

@@ -1,0 +1,96 @@
+"""Lambda layers that give consumer functions the runtime: this package's and Powertools'."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+import event_fanout
+
+#: Powertools for AWS Lambda (Python) v3 layer version attached by default. Pinned so a deploy is
+#: reproducible; pass ``powertools_layer_version=`` to move. The layer is published by AWS in
+#: account 017000801446 of every commercial region.
+POWERTOOLS_LAYER_VERSION = 38
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+_PACKAGE_DIR = Path(event_fanout.__file__).parent
+#: What the layer ships: the lazy package root (no aws_cdk import) and the runtime subpackage.
+_LAYER_FILES = ("__init__.py", "py.typed", "runtime")
+
+
+def powertools_layer_arn(
+    scope: Construct, function: lambda_.Function, version: int = POWERTOOLS_LAYER_VERSION
+) -> str:
+    """ARN of the AWS-published Powertools v3 layer matching the function's runtime and CPU.
+
+    The ARN format is ``arn:aws:lambda:{region}:017000801446:layer:
+    AWSLambdaPowertoolsPythonV3-{python312}-{x86_64|arm64}:{version}``; the region is the stack's
+    (a token for environment-agnostic stacks), so one synthesized template works in any region.
+    """
+    python = function.runtime.name.replace(".", "")  # "python3.12" -> "python312"
+    arch = function.architecture.name  # "x86_64" | "arm64"
+    region = Stack.of(scope).region
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
+    )
+
+
+@functools.cache
+def _staged_layer_dir() -> str:
+    """Copy the runtime into the ``python/`` layout Lambda expects, once per process.
+
+    Built from the installed package's own files (no Docker, no pip): the runtime's third-party
+    dependencies come from the Powertools layer, so nothing else needs bundling.
+    """
+    staging = Path(tempfile.mkdtemp(prefix="event-fanout-runtime-layer-"))
+    target = staging / "python" / "event_fanout"
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in _LAYER_FILES:
+        source = _PACKAGE_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, target / name)
+    return str(staging)
+
+
+class RuntimeLayer(Construct):
+    """The ``event_fanout.runtime`` layer, one per stack, shared by every consumer function.
+
+    Use :meth:`of` rather than the constructor, so fifty consumers share one layer version
+    instead of uploading fifty identical ones.
+    """
+
+    CONSTRUCT_ID = "EventFanoutRuntime"
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.layer_version = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=lambda_.Code.from_asset(_staged_layer_dir()),
+            compatible_runtimes=[
+                lambda_.Runtime.PYTHON_3_11,
+                lambda_.Runtime.PYTHON_3_12,
+                lambda_.Runtime.PYTHON_3_13,
+                lambda_.Runtime.PYTHON_3_14,
+            ],
+            description="event_fanout.runtime: idempotent, partial-batch SQS handling",
+        )
+
+    @classmethod
+    def of(cls, scope: Construct) -> RuntimeLayer:
+        """Return the stack's runtime layer, creating it on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        if isinstance(existing, RuntimeLayer):
+            return existing
+        return cls(stack, cls.CONSTRUCT_ID)

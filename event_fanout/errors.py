@@ -1,0 +1,50 @@
+"""The one exception type every invalid configuration raises, at synth time.
+
+A fan-out misconfigured in production fails quietly (a message that never reaches its DLQ, a
+visibility timeout shorter than the function, ...). Refusing to synthesize is cheaper, provided
+the message says exactly which construct, which argument, what was given and what to do instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One invalid argument: where, which, what was given, what is allowed, how to fix it."""
+
+    path: str
+    prop: str
+    value: object
+    expected: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        message = f"{self.path}: {self.prop} {self.expected}, got {_show(self.value)}."
+        return f"{message} Fix: {self.fix}" if self.fix else message
+
+
+class EventFanoutConfigError(ValueError):
+    """Raised at synth time when a construct is given arguments that cannot work in AWS.
+
+    It carries every problem found in one construct, so a user fixes them in one pass
+    instead of one synth per mistake.
+    """
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = [str(problem) for problem in problems]
+        head = "Invalid event fan-out configuration" if len(lines) > 1 else lines[0]
+        super().__init__(head if len(lines) == 1 else head + ":\n  - " + "\n  - ".join(lines))
+
+
+def _show(value: object) -> str:
+    """Render a value the way a user would have typed it (Durations as human text)."""
+    to_human = getattr(value, "to_human_string", None)
+    if callable(to_human):
+        try:
+            return str(to_human())
+        except Exception:  # an unresolved token cannot be rendered; show it raw
+            return repr(value)
+    return repr(value)

@@ -1,0 +1,190 @@
+"""The reference stack: campaign budget changes fanned out to three independent consumers.
+
+The scenario is the one that motivates the library: a budgeting service publishes
+``CampaignBudgetChanged`` once; a reporting sync, an audit log and a notification worker each
+consume it at their own pace, each assuming duplicates, late and out-of-order delivery.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from event_fanout.constructs.fanout import EventFanout
+from event_fanout.constructs.options import Idempotency
+
+HANDLERS_DIR = Path(__file__).parent / "handlers"
+EVENT_SOURCE = "ads.campaigns"
+BUDGET_CHANGED = "CampaignBudgetChanged"
+#: Budgets above this (account currency) are worth a notification.
+DEFAULT_NOTIFICATION_THRESHOLD = 1000
+
+
+class CampaignBudgetStack(Stack):
+    """Bus ``ads-campaigns`` with the reporting-sync, audit-log and notification consumers.
+
+    Attributes
+    ----------
+    fanout:
+        The :class:`EventFanout`; ``fanout.consumers`` holds the three consumers by id.
+    alarm_topic:
+        SNS topic every alarm notifies (subscribe your pager or e-mail to it).
+    budgets_table, audit_table, notifications_table:
+        Where the consumers write their effects.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        notification_threshold: float = DEFAULT_NOTIFICATION_THRESHOLD,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.alarm_topic = self._alarm_topic()
+        self.fanout = EventFanout(
+            self,
+            "Campaigns",
+            event_bus_name="ads-campaigns",
+            archive_retention=Duration.days(30),
+            alarm_actions=[cloudwatch_actions.SnsAction(self.alarm_topic)],
+            # A demo stack: tear down cleanly. Production stacks keep the default (retain).
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        self.budgets_table = self._effects_table("BudgetsTable", "campaignId")
+        self.audit_table = self._effects_table("AuditTable", "eventId")
+        self.notifications_table = self._effects_table("NotificationsTable", "notificationId")
+
+        reporting = self._function(
+            "ReportingSyncFunction", "reporting_sync.handler", "BUDGETS_TABLE_NAME",
+            self.budgets_table,
+        )
+        self.fanout.add_consumer(
+            "ReportingSync",
+            handler=reporting,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[BUDGET_CHANGED]),
+            batch_size=10,
+            max_batching_window=Duration.seconds(2),
+            max_concurrency=5,
+            # The seed's business key: one effect per campaign version, however often published.
+            idempotency=Idempotency(key_path="[detail.campaignId, detail.version]"),
+        )
+
+        audit = self._function(
+            "AuditLogFunction", "audit_log.handler", "AUDIT_TABLE_NAME", self.audit_table
+        )
+        self.fanout.add_consumer(
+            "AuditLog",
+            handler=audit,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
+            batch_size=10,
+        )
+
+        notification = self._function(
+            "NotificationFunction", "notification.handler", "NOTIFICATIONS_TABLE_NAME",
+            self.notifications_table,
+        )
+        self.fanout.add_consumer(
+            "Notification",
+            handler=notification,
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE],
+                detail_type=[BUDGET_CHANGED],
+                detail={"newBudget": events.Match.greater_than(notification_threshold)},
+            ),
+            batch_size=5,
+            max_message_age=Duration.minutes(2),
+        )
+
+    def _alarm_topic(self) -> sns.Topic:
+        """An encrypted topic CloudWatch can publish to.
+
+        CloudWatch cannot use the AWS-managed ``alias/aws/sns`` key, so the topic gets its own
+        key whose policy admits the CloudWatch service principal.
+        """
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="Encrypts the fan-out alarm topic",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
+        return sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+
+    def _effects_table(self, construct_id: str, partition_key: str) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(
+                name=partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    def _function(
+        self, construct_id: str, handler: str, table_env: str, table: dynamodb.Table
+    ) -> lambda_.Function:
+        """A consumer function with its own log group and a role scoped to it.
+
+        The role is written out rather than taking ``AWSLambdaBasicExecutionRole``: that managed
+        policy lets the function write to every log group in the account.
+        """
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {construct_id}",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            construct_id,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(
+                str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc", "__init__.py"]
+            ),
+            timeout=Duration.seconds(30),
+            memory_size=256,
+            role=role,
+            log_group=log_group,
+            environment={table_env: table.table_name},
+        )
+        table.grant_read_write_data(function)
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::<"
+            + self.get_logical_id(log_group.node.default_child)  # type: ignore[arg-type]
+            + ".Arn>:*]",
+            reason="Log streams are created at run time; the grant is scoped to this "
+            "function's own log group.",
+            )
+        )
+        return function
