@@ -19,7 +19,7 @@ ENV_IDEMPOTENCY_TABLE_NAME: Final = "IDEMPOTENCY_TABLE_NAME"
 ENV_IDEMPOTENCY_KEY_PATH: Final = "IDEMPOTENCY_KEY_PATH"
 #: How long (seconds) a completed record suppresses duplicates.
 ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: Final = "IDEMPOTENCY_EXPIRES_AFTER_SECONDS"
-#: Stable prefix of the idempotency records (the consumer's name), so renaming a handler keeps dedup.
+#: Stable prefix of the idempotency records (the consumer's name): renaming a handler keeps dedup.
 ENV_IDEMPOTENCY_KEY_PREFIX: Final = "IDEMPOTENCY_KEY_PREFIX"
 #: Optional JMESPath whose value must match on a repeated key (payload validation); empty: off.
 ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH: Final = "IDEMPOTENCY_PAYLOAD_VALIDATION_PATH"
@@ -35,3 +35,17 @@ ENV_POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 DEFAULT_IDEMPOTENCY_KEY_PATH: Final = "id"
 #: CloudWatch namespace of the runtime's metrics.
 DEFAULT_METRICS_NAMESPACE: Final = "EventFanout"
+
+#: Default idempotency expiry: the longest a message can still be delivered (the DLQ's maximum
+#: retention, 14 days), because Powertools' 1 h default lets a late redrive reprocess an event.
+DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: Final = 14 * 24 * 60 * 60
+
+#: Metric names (CloudWatch embedded metric format) the runtime emits once per invocation.
+METRIC_PROCESSED: Final = "Processed"
+METRIC_DUPLICATE: Final = "Duplicate"
+METRIC_FAILED: Final = "Failed"
+#: Subsets of ``Failed``: bodies that are not EventBridge events; keys reused with another payload.
+METRIC_MALFORMED: Final = "Malformed"
+METRIC_PAYLOAD_MISMATCH: Final = "PayloadMismatch"
+#: Dimension (besides Powertools' ``service``) that carries the consumer's name on every metric.
+METRIC_DIMENSION_CONSUMER: Final = "consumer"
