@@ -22,7 +22,15 @@ _EXPORTS: dict[str, str] = {
     "EventFanoutConfigError": "event_fanout.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ConsumerAlarms",
+    "EventFanout",
+    "EventFanoutConfigError",
+    "FanoutConsumer",
+    "Idempotency",
+    "IdempotencyTable",
+    "RuntimeLayer",
+]
 
 if TYPE_CHECKING:
     from event_fanout.constructs.consumer import FanoutConsumer

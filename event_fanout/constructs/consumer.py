@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from aws_cdk import (
@@ -46,6 +47,8 @@ MAX_EVENT_AGE_RANGE = (60, 86_400)
 RETRY_ATTEMPTS_RANGE = (0, 185)
 
 _MARKER_ID = "EventFanoutConsumerBinding"
+#: Construct ids CDK treats specially (dropped from logical ids and paths).
+_RESERVED_IDS = frozenset({"Default", "Resource"})
 
 
 class FanoutConsumer(Construct):
@@ -108,6 +111,7 @@ class FanoutConsumer(Construct):
     removal_policy:
         Applied to the queues and the idempotency table. Default: retain the table, destroy
         the queues (CDK's defaults).
+
     """
 
     def __init__(
@@ -265,6 +269,16 @@ class FanoutConsumer(Construct):
         """Check every argument against AWS's limits; return the derived visibility timeout."""
         v = Validator(self)
         v.require(
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", self.node.id) is not None
+            and self.node.id not in _RESERVED_IDS,
+            "construct_id",
+            self.node.id,
+            "must be 1-64 letters and digits starting with a letter, and not "
+            + " or ".join(sorted(_RESERVED_IDS)),
+            "use a PascalCase name such as 'ReportingSync': it names the queues, the "
+            "idempotency key prefix and the metrics",
+        )
+        v.require(
             isinstance(handler, lambda_.Function),
             "handler",
             handler,
@@ -317,12 +331,17 @@ class FanoutConsumer(Construct):
             "max_event_age",
             max_event_age,
             *MAX_EVENT_AGE_RANGE,
-            "EventBridge keeps retrying for at most 24 hours",
+            "use Duration.minutes(1) to Duration.hours(24), EventBridge's retry window",
         )
-        v.seconds_range("retention_period", retention_period, MIN_RETENTION_SECONDS,
-                        MAX_RETENTION_SECONDS)
-        v.seconds_range("dead_letter_retention_period", dead_letter_retention_period,
-                        MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS)
+        v.seconds_range(
+            "retention_period", retention_period, MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS
+        )
+        v.seconds_range(
+            "dead_letter_retention_period",
+            dead_letter_retention_period,
+            MIN_RETENTION_SECONDS,
+            MAX_RETENTION_SECONDS,
+        )
         source_retention = seconds_of(retention_period)
         dlq_retention = seconds_of(dead_letter_retention_period)
         if source_retention is not None and dlq_retention is not None:
@@ -404,8 +423,12 @@ class FanoutConsumer(Construct):
                 f"({timeout_seconds + window} s), or a batch still running is handed out again",
                 "omit visibility_timeout to use 6 x timeout + batching window",
             )
-            v.require(explicit <= MAX_VISIBILITY_TIMEOUT_SECONDS, "visibility_timeout",
-                      visibility_timeout, "must be at most 12 hours")
+            v.require(
+                explicit <= MAX_VISIBILITY_TIMEOUT_SECONDS,
+                "visibility_timeout",
+                visibility_timeout,
+                "must be at most 12 hours",
+            )
             if explicit < VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + window:
                 Annotations.of(self).add_warning_v2(
                     "event-fanout:visibility-timeout-below-guidance",
@@ -414,8 +437,8 @@ class FanoutConsumer(Construct):
                     "redeliver a batch that is still running.",
                 )
         v.raise_if_any()
-        handler.node.add_metadata("event-fanout:consumer", self.node.path)
-        Construct(handler, _MARKER_ID)
+        # Mark the function as taken (validated above: it is a Function, hence a Construct).
+        Construct(handler, _MARKER_ID)  # type: ignore[arg-type]
         return derived
 
     # -- wiring -------------------------------------------------------------------------------
@@ -474,9 +497,7 @@ class FanoutConsumer(Construct):
         env = {
             constants.ENV_IDEMPOTENCY_TABLE_NAME: table.table_name,
             constants.ENV_IDEMPOTENCY_KEY_PATH: idempotency.key_path,
-            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(
-                int(expires_after.to_seconds())
-            ),
+            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(int(expires_after.to_seconds())),
             constants.ENV_IDEMPOTENCY_KEY_PREFIX: self.node.id,
             constants.ENV_CONSUMER_NAME: self.node.id,
             constants.ENV_POWERTOOLS_SERVICE_NAME: self.node.id,

@@ -53,6 +53,7 @@ class ConsumerAlarms(Construct):
         The individual alarms, for dashboards or composite alarms.
     all:
         Every alarm above, in that order.
+
     """
 
     def __init__(
@@ -126,8 +127,9 @@ class ConsumerAlarms(Construct):
         )
         add_actions(self.all, alarm_actions)
 
-    def _sum_alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str
-                   ) -> cloudwatch.Alarm:
+    def _sum_alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, description: str
+    ) -> cloudwatch.Alarm:
         return cloudwatch.Alarm(
             self,
             construct_id,

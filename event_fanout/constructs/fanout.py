@@ -13,7 +13,7 @@ from constructs import Construct
 
 from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
-from event_fanout.constructs.validation import Validator, seconds_of
+from event_fanout.constructs.validation import Validator
 
 #: EventBridge's default quota of rules per bus.
 MAX_RULES_PER_BUS = 300
@@ -46,6 +46,7 @@ class EventFanout(Construct):
     Attributes
     ----------
     event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers
+
     """
 
     def __init__(
@@ -55,9 +56,9 @@ class EventFanout(Construct):
         *,
         event_bus_name: str | None = None,
         event_bus: events.IEventBus | None = None,
-        archive_retention: Duration | None = Duration.days(30),  # noqa: B008 - immutable
+        archive_retention: Duration | None = Duration.days(30),
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
-        undeliverable_retention_period: Duration = Duration.days(14),  # noqa: B008
+        undeliverable_retention_period: Duration = Duration.days(14),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -82,14 +83,13 @@ class EventFanout(Construct):
         )
         self.archive: events.Archive | None = None
         if archive_retention is not None:
-            days = seconds_of(archive_retention)
             self.archive = events.Archive(
                 self,
                 "Archive",
                 source_event_bus=self.event_bus,
                 # Every event published to this bus (an account filter matches them all).
                 event_pattern=events.EventPattern(account=[self.event_bus.env.account]),
-                retention=None if days == 0 else archive_retention,
+                retention=archive_retention,  # 0 days: EventBridge keeps events indefinitely
                 description="All events on the fan-out bus, for replay after a consumer fix",
             )
 

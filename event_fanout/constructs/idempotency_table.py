@@ -28,6 +28,7 @@ class IdempotencyTable(Construct):
         duplicate processing for a replay.
     encryption_key:
         Optional customer-managed key; default is DynamoDB's AWS-owned key.
+
     """
 
     def __init__(

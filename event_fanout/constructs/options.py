@@ -31,6 +31,7 @@ class Idempotency:
     existing_table:
         Share an existing table (partition key ``id``, TTL ``expiration``) instead of creating one
         per consumer. One table per consumer is the least-privilege default.
+
     """
 
     key_path: str = DEFAULT_IDEMPOTENCY_KEY_PATH

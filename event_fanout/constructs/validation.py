@@ -52,8 +52,9 @@ class Validator:
             fix,
         )
 
-    def check(self, prop: str, value: object, predicate: Callable[[], bool], expected: str,
-              fix: str = "") -> None:
+    def check(
+        self, prop: str, value: object, predicate: Callable[[], bool], expected: str, fix: str = ""
+    ) -> None:
         """Record a problem when ``predicate`` is false (evaluated lazily, after token checks)."""
         self.require(predicate(), prop, value, expected, fix)
 

@@ -42,6 +42,7 @@ class CampaignBudgetStack(Stack):
         SNS topic every alarm notifies (subscribe your pager or e-mail to it).
     budgets_table, audit_table, notifications_table:
         Where the consumers write their effects.
+
     """
 
     def __init__(
@@ -69,7 +70,9 @@ class CampaignBudgetStack(Stack):
         self.notifications_table = self._effects_table("NotificationsTable", "notificationId")
 
         reporting = self._function(
-            "ReportingSyncFunction", "reporting_sync.handler", "BUDGETS_TABLE_NAME",
+            "ReportingSyncFunction",
+            "reporting_sync.handler",
+            "BUDGETS_TABLE_NAME",
             self.budgets_table,
         )
         self.fanout.add_consumer(
@@ -94,7 +97,9 @@ class CampaignBudgetStack(Stack):
         )
 
         notification = self._function(
-            "NotificationFunction", "notification.handler", "NOTIFICATIONS_TABLE_NAME",
+            "NotificationFunction",
+            "notification.handler",
+            "NOTIFICATIONS_TABLE_NAME",
             self.notifications_table,
         )
         self.fanout.add_consumer(
@@ -180,11 +185,11 @@ class CampaignBudgetStack(Stack):
         table.grant_read_write_data(function)
         Validations.of(role).acknowledge(
             Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::<"
-            + self.get_logical_id(log_group.node.default_child)  # type: ignore[arg-type]
-            + ".Arn>:*]",
-            reason="Log streams are created at run time; the grant is scoped to this "
-            "function's own log group.",
+                id="AwsSolutions-IAM5[Resource::<"
+                + self.get_logical_id(log_group.node.default_child)  # type: ignore[arg-type]
+                + ".Arn>:*]",
+                reason="Log streams are created at run time; the grant is scoped to this "
+                "function's own log group.",
             )
         )
         return function

@@ -1,0 +1,63 @@
+"""Shared builders: a fresh app/stack per test module, a tiny real function, template helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+# Before aws_cdk starts its jsii kernel: keep Node's end-of-life banner out of test output.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+
+from aws_cdk import App, DefaultStackSynthesizer, Duration, Environment, Stack
+from aws_cdk import aws_lambda as lambda_
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV = Environment(account="123456789012", region="eu-west-1")
+
+
+def cdk_context() -> dict[str, Any]:
+    """The feature flags of cdk.json, so tests synthesize what `cdk synth` does."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def new_stack(name: str = "Test") -> Stack:
+    """A stack in a fixed account/region with no bootstrap-version rule (stable templates)."""
+    app = App(context=cdk_context())
+    return Stack(
+        app,
+        name,
+        env=ENV,
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+
+
+def new_function(
+    scope: Stack,
+    construct_id: str = "Handler",
+    *,
+    timeout: Duration | None = Duration.seconds(30),
+    runtime: lambda_.Runtime = lambda_.Runtime.PYTHON_3_14,
+    architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+) -> lambda_.Function:
+    """A real (inline) function: the constructs read its timeout, runtime and architecture."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=runtime,
+        architecture=architecture,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        timeout=timeout,
+    )
+
+
+def only(resources: dict[str, Any]) -> dict[str, Any]:
+    """The properties of the single resource in a ``Template.find_resources`` result."""
+    assert len(resources) == 1, f"expected exactly one resource, found {list(resources)}"
+    (resource,) = resources.values()
+    props: dict[str, Any] = resource.get("Properties", {})
+    return props

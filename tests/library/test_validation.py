@@ -1,0 +1,378 @@
+"""Invalid configurations fail at synth time with a message naming path, prop, value and fix.
+
+Every case builds a fresh stack; nothing is synthesized, so these run fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+
+from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
+from tests.conftest import new_function, new_stack
+
+PATTERN = events.EventPattern(source=["ads.campaigns"])
+CONSUMER_PATH = "Test/Fanout/Consumers/Audit"
+THIRTY_SECONDS = Duration.seconds(30)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One rejected configuration: consumer kwargs (or a builder) and what the error must say."""
+
+    id: str
+    props: dict[str, Any]
+    prop: str
+    value: str
+    fix: str
+    path: str = CONSUMER_PATH
+    timeout: Duration | None = THIRTY_SECONDS
+    build: Callable[[Stack], None] | None = None
+
+
+def _add(stack: Stack, case: Case) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    fn = new_function(stack, "Fn", timeout=case.timeout)
+    props = {"handler": fn, "event_pattern": PATTERN, **case.props}
+    fanout.add_consumer("Audit", **props)
+
+
+def _second_consumer_same_function(stack: Stack) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    fn = new_function(stack, "Fn")
+    fanout.add_consumer("Reporting", handler=fn, event_pattern=PATTERN)
+    fanout.add_consumer("Audit", handler=fn, event_pattern=PATTERN)
+
+
+def _duplicate_consumer_id(stack: Stack) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    fanout.add_consumer("Audit", handler=new_function(stack, "Fn1"), event_pattern=PATTERN)
+    fanout.add_consumer("Audit", handler=new_function(stack, "Fn2"), event_pattern=PATTERN)
+
+
+def _imported_function(stack: Stack) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    fn = lambda_.Function.from_function_name(stack, "Imported", "existing-fn")
+    fanout.add_consumer("Audit", handler=fn, event_pattern=PATTERN)
+
+
+def _bus_and_bus_name(stack: Stack) -> None:
+    bus = events.EventBus.from_event_bus_name(stack, "Existing", "platform")
+    EventFanout(stack, "Fanout", event_bus=bus, event_bus_name="ads")
+
+
+def _event_bus_given_to_add_consumer(stack: Stack) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    bus = events.EventBus.from_event_bus_name(stack, "Other", "other")
+    fanout.add_consumer(
+        "Audit", handler=new_function(stack, "Fn"), event_pattern=PATTERN, event_bus=bus
+    )
+
+
+CASES = [
+    Case(
+        "max_receive_count_zero",
+        {"max_receive_count": 0},
+        "max_receive_count",
+        "0",
+        "between 1 and 1000",
+    ),
+    Case(
+        "max_receive_count_too_high",
+        {"max_receive_count": 1001},
+        "max_receive_count",
+        "1001",
+        "between 1 and 1000",
+    ),
+    Case("batch_size_zero", {"batch_size": 0}, "batch_size", "0", "between 1 and 10000"),
+    Case(
+        "batch_size_too_high",
+        {"batch_size": 10_001, "max_batching_window": Duration.seconds(5)},
+        "batch_size",
+        "10001",
+        "between 1 and 10000",
+    ),
+    Case(
+        "batch_size_without_window",
+        {"batch_size": 100},
+        "batch_size",
+        "100",
+        "max_batching_window=Duration.seconds(1)",
+    ),
+    Case(
+        "batching_window_too_long",
+        {"max_batching_window": Duration.minutes(6)},
+        "max_batching_window",
+        "6 minutes",
+        "between 0 seconds and 5 minutes",
+    ),
+    Case(
+        "max_concurrency_one", {"max_concurrency": 1}, "max_concurrency", "1", "between 2 and 1000"
+    ),
+    Case(
+        "max_concurrency_too_high",
+        {"max_concurrency": 1001},
+        "max_concurrency",
+        "1001",
+        "between 2 and 1000",
+    ),
+    Case(
+        "dlq_retention_not_longer",
+        {"retention_period": Duration.days(14)},
+        "dead_letter_retention_period",
+        "14 days",
+        "raise dead_letter_retention_period",
+    ),
+    Case(
+        "dlq_retention_shorter",
+        {"dead_letter_retention_period": Duration.days(2)},
+        "dead_letter_retention_period",
+        "2 days",
+        "lower retention_period",
+    ),
+    Case(
+        "retention_too_long",
+        {"retention_period": Duration.days(15)},
+        "retention_period",
+        "15 days",
+        "between 1 minute and 14 days",
+    ),
+    Case(
+        "retention_too_short",
+        {"retention_period": Duration.seconds(30)},
+        "retention_period",
+        "30 seconds",
+        "between 1 minute and 14 days",
+    ),
+    Case(
+        "visibility_below_timeout",
+        {"visibility_timeout": Duration.seconds(20)},
+        "visibility_timeout",
+        "20 seconds",
+        "omit visibility_timeout",
+    ),
+    Case(
+        "visibility_below_timeout_plus_window",
+        {"visibility_timeout": Duration.seconds(40), "max_batching_window": Duration.seconds(20)},
+        "visibility_timeout",
+        "40 seconds",
+        "function timeout + batching window (50 s)",
+    ),
+    Case(
+        "visibility_above_twelve_hours",
+        {"visibility_timeout": Duration.hours(13)},
+        "visibility_timeout",
+        "13 hours",
+        "at most 12 hours",
+    ),
+    Case(
+        "timeout_makes_visibility_exceed_limit",
+        {"max_batching_window": Duration.minutes(5)},
+        "handler.timeout",
+        "2 hours",
+        "lower the function timeout",
+        timeout=Duration.hours(2),
+    ),
+    Case(
+        "fifo_without_group",
+        {"fifo": True},
+        "message_group_id",
+        "None",
+        'message_group_id="<group>"',
+    ),
+    Case(
+        "fifo_with_json_path_group",
+        {"fifo": True, "message_group_id": "$.detail.accountId"},
+        "message_group_id",
+        "'$.detail.accountId'",
+        "EventBridge Pipes",
+    ),
+    Case(
+        "group_id_without_fifo",
+        {"message_group_id": "budgets"},
+        "message_group_id",
+        "'budgets'",
+        "pass fifo=True",
+    ),
+    Case(
+        "fifo_batch_too_large",
+        {"fifo": True, "message_group_id": "g", "batch_size": 11},
+        "batch_size",
+        "11",
+        "FIFO event sources take at most 10",
+    ),
+    Case(
+        "fifo_with_batching_window",
+        {"fifo": True, "message_group_id": "g", "max_batching_window": Duration.seconds(2)},
+        "max_batching_window",
+        "2 seconds",
+        "drop max_batching_window",
+    ),
+    Case(
+        "retry_attempts_too_high",
+        {"retry_attempts": 186},
+        "retry_attempts",
+        "186",
+        "between 0 and 185",
+    ),
+    Case(
+        "max_event_age_too_short",
+        {"max_event_age": Duration.seconds(30)},
+        "max_event_age",
+        "30 seconds",
+        "between 1 minute and 1 day",
+    ),
+    Case(
+        "max_event_age_too_long",
+        {"max_event_age": Duration.hours(25)},
+        "max_event_age",
+        "1 day 1 hour",
+        "Duration.hours(24)",
+    ),
+    Case(
+        "max_message_age_too_short",
+        {"max_message_age": Duration.seconds(10)},
+        "max_message_age",
+        "10 seconds",
+        "at least 1 minute",
+    ),
+    Case(
+        "empty_event_pattern",
+        {"event_pattern": events.EventPattern()},
+        "event_pattern",
+        "EventPattern",
+        'EventPattern(source=["ads.campaigns"])',
+    ),
+    Case(
+        "empty_idempotency_key",
+        {"idempotency": Idempotency(key_path=" ")},
+        "idempotency.key_path",
+        "' '",
+        '"[detail.campaignId, detail.version]"',
+    ),
+    Case(
+        "idempotency_expiry_too_short",
+        {"idempotency": Idempotency(expires_after=Duration.seconds(5))},
+        "idempotency.expires_after",
+        "5 seconds",
+        "at least 1 minute",
+    ),
+    Case(
+        "same_function_for_two_consumers",
+        {},
+        "handler",
+        "'Test/Fn'",
+        "give each consumer its own function",
+        build=_second_consumer_same_function,
+    ),
+    Case(
+        "duplicate_consumer_id",
+        {},
+        "consumer_id",
+        "'Audit'",
+        "give each consumer its own id",
+        path="Test/Fanout",
+        build=_duplicate_consumer_id,
+    ),
+    Case(
+        "imported_function",
+        {},
+        "handler",
+        "",
+        "an imported function offers neither",
+        build=_imported_function,
+    ),
+    Case(
+        "bus_and_bus_name",
+        {},
+        "event_bus_name",
+        "'ads'",
+        "pass event_bus=",
+        path="Test/Fanout",
+        build=_bus_and_bus_name,
+    ),
+    Case(
+        "event_bus_given_to_add_consumer",
+        {},
+        "event_bus",
+        "",
+        "drop event_bus",
+        path="Test/Fanout",
+        build=_event_bus_given_to_add_consumer,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fails_with_path_prop_value_and_fix(case: Case) -> None:
+    stack = new_stack()
+    with pytest.raises(EventFanoutConfigError) as caught:
+        if case.build is not None:
+            case.build(stack)
+        else:
+            _add(stack, case)
+    message = str(caught.value)
+    assert f"{case.path}: {case.prop} " in message
+    assert f"got {case.value}" in message
+    assert case.fix in message
+    assert "Fix: " in message or "must be" in message
+
+
+def test_fails_when_reserved_construct_id_is_used() -> None:
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    with pytest.raises(EventFanoutConfigError, match=r"construct_id must be .*got 'Default'"):
+        fanout.add_consumer("Default", handler=new_function(stack, "Fn"), event_pattern=PATTERN)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    with pytest.raises(EventFanoutConfigError) as caught:
+        fanout.add_consumer(
+            "Audit",
+            handler=new_function(stack, "Fn"),
+            event_pattern=PATTERN,
+            max_receive_count=0,
+            batch_size=0,
+            max_concurrency=1,
+        )
+    props = {p.prop for p in caught.value.problems}
+    assert props == {"max_receive_count", "batch_size", "max_concurrency"}
+    assert str(caught.value).count(f"{CONSUMER_PATH}: ") == 3
+
+
+def test_error_is_a_value_error_so_generic_handlers_catch_it() -> None:
+    assert issubclass(EventFanoutConfigError, ValueError)
+
+
+def test_standalone_consumer_validates_too() -> None:
+    stack = new_stack()
+    bus = events.EventBus(stack, "Bus")
+    with pytest.raises(EventFanoutConfigError, match=re.escape("Test/Solo: max_receive_count")):
+        FanoutConsumer(
+            stack,
+            "Solo",
+            event_bus=bus,
+            handler=new_function(stack, "Fn"),
+            event_pattern=PATTERN,
+            max_receive_count=2000,
+        )
+
+
+def test_nothing_is_added_to_the_tree_when_validation_fails() -> None:
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    fn = new_function(stack, "Fn")
+    with pytest.raises(EventFanoutConfigError):
+        fanout.add_consumer("Audit", handler=fn, event_pattern=PATTERN, max_receive_count=0)
+    # the function is not marked as taken: a corrected consumer can still use it
+    fanout.add_consumer("Audit2", handler=fn, event_pattern=PATTERN)
+    assert "Audit2" in fanout.consumers
