@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import event_fanout
 from event_fanout.runtime import constants
+
+#: The reference stack's function code root (deployed with Code.from_asset).
+HANDLERS_DIR = Path(event_fanout.__file__).parent / "stacks" / "handlers"
+
+
+def import_handler_module(name: str) -> ModuleType:
+    """Import a handler module by its Lambda name, with the code root on sys.path like Lambda."""
+    if str(HANDLERS_DIR) not in sys.path:
+        sys.path.insert(0, str(HANDLERS_DIR))
+    return importlib.import_module(name)
 
 
 def create_idempotency_table(client: Any, name: str) -> str:

@@ -10,7 +10,12 @@ from typing import Any
 
 import boto3
 import pytest
-from runtime_test_helpers import create_idempotency_table, failed_ids, stdout_json_lines
+from runtime_test_helpers import (
+    create_idempotency_table,
+    failed_ids,
+    import_handler_module,
+    stdout_json_lines,
+)
 
 from event_fanout.runtime import constants
 from event_fanout.runtime.testing import (
@@ -19,9 +24,13 @@ from event_fanout.runtime.testing import (
     sqs_event,
     sqs_record,
 )
-from event_fanout.stacks.handlers import audit_log, notification, reporting_sync
 
 REGION = "eu-west-1"
+
+# Imported by their Lambda names from the function code's root, as the Lambda runtime does.
+reporting_sync = import_handler_module("reporting_sync")
+audit_log = import_handler_module("audit_log")
+notification = import_handler_module("notification")
 
 
 def budget_changed(version: int, new_budget: float, **kwargs: Any) -> dict[str, Any]:

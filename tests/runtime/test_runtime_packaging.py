@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runtime_test_helpers import HANDLERS_DIR
+
 import event_fanout.runtime
-from event_fanout.stacks import handlers
 
 RUNTIME_DIR = Path(event_fanout.runtime.__file__).parent
-HANDLERS_DIR = Path(handlers.__file__).parent
 FORBIDDEN = ("aws_cdk", "constructs", "jsii", "cdk_nag", "event_fanout.constructs")
 
 LAMBDA_LIKE_IMPORT = f"""
