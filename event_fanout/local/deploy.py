@@ -1,0 +1,313 @@
+"""``cdk bootstrap`` and ``cdk deploy`` with the real CDK CLI into the emulator, verified.
+
+The template deployed is the CLI's own (no local rewriting). Three things about moto shape the
+flow: updates through change sets fail, so a deploy always creates a fresh stack (an existing one
+is deleted first); the CLI reports success even when moto dropped resources, so every resource of
+the synthesized template is checked against the deployed stack; and moto's own event source
+mappings would consume (and fail) every message, so they are disabled once deployed and the local
+runner (:mod:`event_fanout.local.runner`) plays them instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from event_fanout.local.server import ACCOUNT_ID
+
+#: Repository root: where cdk.json, app.py and node_modules live.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Template types with no deployable resource (CDK's metadata): not expected in the stack.
+NOT_DEPLOYED_TYPES = frozenset({"AWS::CDK::Metadata"})
+
+Printer = Callable[[str], None]
+
+
+class DeployError(RuntimeError):
+    """The CDK CLI is missing, a CLI command failed, or the deployed stack is incomplete."""
+
+
+@dataclass(frozen=True)
+class CdkApp:
+    """What to deploy: a CDK app (``--app``; ``None`` = cdk.json's) and one of its stacks."""
+
+    stack_name: str
+    app: str | None = None
+    workdir: Path = REPO_ROOT
+    output_dir: Path = REPO_ROOT / "cdk.out.local"
+
+    @property
+    def template_path(self) -> Path:
+        """The template ``cdk deploy`` synthesized (valid after :func:`deploy`)."""
+        return self.output_dir / f"{self.stack_name}.template.json"
+
+
+def cdk_executable(workdir: Path = REPO_ROOT) -> list[str]:
+    """The pinned CLI from ``node_modules`` (``npm install``); raise if it is not installed."""
+    local = workdir / "node_modules" / ".bin" / "cdk"
+    if local.exists():
+        return [str(local)]
+    if shutil.which("npx") is None:
+        raise DeployError("Node.js is not installed (no `npx` on PATH): install Node 20+")
+    raise DeployError(
+        f"the CDK CLI is not installed in {workdir}/node_modules: run `npm install` there "
+        "(package.json pins aws-cdk)"
+    )
+
+
+def cli_environment(aws_env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for CLI runs: the emulator's, with this Python first on PATH.
+
+    cdk.json runs ``python3 app.py``; putting the running interpreter's directory first makes
+    that the project's virtualenv, whatever the shell's PATH says.
+    """
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, **aws_env, "PATH": path, "FORCE_COLOR": "0"}
+
+
+def run_cdk(
+    args: Sequence[str],
+    aws_env: Mapping[str, str],
+    *,
+    workdir: Path = REPO_ROOT,
+    echo: Printer | None = None,
+) -> list[str]:
+    """Run the CDK CLI, streaming each output line to ``echo``; return the lines.
+
+    Raises :class:`DeployError` with the last lines of output when the CLI exits non-zero.
+    """
+    command = [*cdk_executable(workdir), *args]
+    process = subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=cli_environment(aws_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for raw in process.stdout:
+        line = raw.rstrip("\n")
+        if _is_noise(line):
+            continue
+        lines.append(line)
+        if echo is not None:
+            echo(line)
+    code = process.wait()
+    if code != 0:
+        tail = "\n".join(lines[-15:])
+        raise DeployError(f"`cdk {' '.join(args[:2])}` failed (exit {code}):\n{tail}")
+    return lines
+
+
+_NOISE = (
+    "npm warn",
+    "NodeVersionSupportWarning",
+    "versions published after",
+    "will require node",
+    "To continue receiving updates",
+    "and security updates please",
+    "More information can be found at: https://a.co",
+    "(Use `node --trace-warnings",
+)
+
+
+def _is_noise(line: str) -> bool:
+    """Node's end-of-life banners: not the user's business during a local demo."""
+    return not line.strip() or any(marker in line for marker in _NOISE)
+
+
+def bootstrap(aws_env: Mapping[str, str], app: CdkApp, *, echo: Printer | None = None) -> None:
+    """``cdk bootstrap`` the emulator's account and region (assets bucket, roles, version)."""
+    region = aws_env["AWS_DEFAULT_REGION"]
+    args = ["bootstrap", f"aws://{ACCOUNT_ID}/{region}", "--output", str(app.output_dir)]
+    if app.app:
+        args += ["--app", app.app]
+    run_cdk(args, aws_env, workdir=app.workdir, echo=echo)
+
+
+def deploy(
+    aws_env: Mapping[str, str], app: CdkApp, *, echo: Printer | None = None
+) -> dict[str, str]:
+    """Deploy ``app`` as a fresh stack, verify it, disable moto's mappings; return resources.
+
+    Returns
+    -------
+    dict[str, str]
+        Logical id -> physical id of every deployed resource.
+    """
+    session = session_for(aws_env)
+    delete_stack(session, app.stack_name, echo=echo)
+    args = [
+        "deploy",
+        app.stack_name,
+        "--require-approval",
+        "never",
+        "--progress",
+        "events",
+        "--output",
+        str(app.output_dir),
+    ]
+    if app.app:
+        args += ["--app", app.app]
+    try:
+        run_cdk(args, aws_env, workdir=app.workdir, echo=echo)
+    except DeployError as error:
+        raise DeployError(f"{error}\n{failure_report(session, app.stack_name)}") from error
+    resources = verify_deployed(session, app)
+    disabled = disable_event_source_mappings(session, app.stack_name)
+    if echo is not None:
+        echo(
+            f"verified {len(resources)} resources of {app.stack_name}; disabled "
+            f"{len(disabled)} emulator event source mapping(s) (the local runner plays them)"
+        )
+    return resources
+
+
+@dataclass(frozen=True)
+class AwsSession:
+    """boto3 clients for an environment (``AWS_ENDPOINT_URL`` included, whatever os.environ says).
+
+    The same code serves real AWS: without ``AWS_ENDPOINT_URL`` the clients use the default
+    endpoints and the credentials boto3 finds.
+    """
+
+    env: Mapping[str, str]
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this environment's endpoint and credentials."""
+        session = boto3.Session(
+            aws_access_key_id=self.env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=self.env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=self.env.get("AWS_SESSION_TOKEN"),
+            region_name=self.env.get("AWS_DEFAULT_REGION"),
+        )
+        return session.client(service, endpoint_url=self.env.get("AWS_ENDPOINT_URL"))
+
+
+def session_for(aws_env: Mapping[str, str]) -> AwsSession:
+    """Clients on the environment ``aws_env`` describes (see :class:`AwsSession`)."""
+    return AwsSession(aws_env)
+
+
+def expected_resources(template_path: Path) -> dict[str, str]:
+    """Logical id -> type of every resource the template creates (conditions aside)."""
+    template: dict[str, Any] = json.loads(template_path.read_text())
+    return {
+        logical_id: resource["Type"]
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] not in NOT_DEPLOYED_TYPES and "Condition" not in resource
+    }
+
+
+def deployed_resources(cloudformation: Any, stack_name: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource summary of the deployed stack."""
+    summaries: dict[str, dict[str, Any]] = {}
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            summaries[summary["LogicalResourceId"]] = summary
+    return summaries
+
+
+def verify_deployed(session: AwsSession, app: CdkApp) -> dict[str, str]:
+    """Raise :class:`DeployError` naming every template resource missing from the stack.
+
+    The CLI prints success whenever the stack reaches a COMPLETE status, which moto reports
+    even when it skipped or failed resources.
+    """
+    cloudformation = session.client("cloudformation")
+    expected = expected_resources(app.template_path)
+    try:
+        deployed = deployed_resources(cloudformation, app.stack_name)
+    except Exception as error:  # moto re-raises a resource's creation error here
+        raise DeployError(
+            f"the deployed stack {app.stack_name} cannot be listed: {error}\n"
+            f"{failure_report(session, app.stack_name)}"
+        ) from error
+    missing = {
+        logical_id: kind
+        for logical_id, kind in expected.items()
+        if logical_id not in deployed
+        or not deployed[logical_id].get("ResourceStatus", "").endswith("COMPLETE")
+    }
+    if missing:
+        listing = "\n".join(f"  {kind:<36} {logical_id}" for logical_id, kind in missing.items())
+        raise DeployError(
+            f"{app.stack_name}: the CLI reported success but {len(missing)} of {len(expected)} "
+            f"resources were not deployed:\n{listing}\n{failure_report(session, app.stack_name)}"
+        )
+    return {
+        logical_id: str(summary.get("PhysicalResourceId", ""))
+        for logical_id, summary in deployed.items()
+    }
+
+
+def failure_report(session: AwsSession, stack_name: str) -> str:
+    """The stack's failed CloudFormation events, one per line ('' if none or no stack)."""
+    try:
+        events = session.client("cloudformation").describe_stack_events(StackName=stack_name)
+    except Exception:  # no stack, or moto cannot describe it: nothing more to add
+        return ""
+    failed = [
+        f"  {event['ResourceStatus']:<16} {event.get('ResourceType', ''):<32} "
+        f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}"
+        for event in events["StackEvents"]
+        if "FAILED" in event.get("ResourceStatus", "")
+    ]
+    return "failed CloudFormation events:\n" + "\n".join(failed) if failed else ""
+
+
+def disable_event_source_mappings(session: AwsSession, stack_name: str) -> list[str]:
+    """Disable the stack's Lambda event source mappings in the emulator; return their UUIDs.
+
+    Enabled, moto receives each message, cannot run the function (no Docker) and makes the
+    message visible again, so receive counts climb and messages reach the DLQ on their own.
+    """
+    cloudformation = session.client("cloudformation")
+    lambda_client = session.client("lambda")
+    disabled = []
+    for summary in deployed_resources(cloudformation, stack_name).values():
+        if summary["ResourceType"] == "AWS::Lambda::EventSourceMapping":
+            uuid = summary["PhysicalResourceId"]
+            lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
+            disabled.append(uuid)
+    return disabled
+
+
+def delete_stack(
+    session: AwsSession, stack_name: str, *, echo: Printer | None = None, timeout: float = 120
+) -> bool:
+    """Delete the stack if it exists and wait until it is gone; return whether it existed."""
+    cloudformation = session.client("cloudformation")
+    if not stack_exists(cloudformation, stack_name):
+        return False
+    if echo is not None:
+        echo(f"deleting the existing {stack_name} stack (the emulator cannot update stacks)")
+    cloudformation.delete_stack(StackName=stack_name)
+    deadline = time.monotonic() + timeout
+    while stack_exists(cloudformation, stack_name):
+        if time.monotonic() > deadline:
+            raise DeployError(f"{stack_name} was not deleted within {timeout:.0f} s")
+        time.sleep(0.5)
+    return True
+
+
+def stack_exists(cloudformation: Any, stack_name: str) -> bool:
+    """Whether a stack of that name exists and is not deleted."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except cloudformation.exceptions.ClientError:
+        return False
+    return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)

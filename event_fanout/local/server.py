@@ -1,0 +1,243 @@
+"""The local AWS emulator: moto's server with the compatibility fixes, in its own process.
+
+Run as ``python -m event_fanout.local.server --port 0``: it applies
+:mod:`event_fanout.local.moto_compat` (fails fast if moto changed), binds 127.0.0.1, prints
+one ``READY <port>`` line and serves until SIGTERM/SIGINT. :class:`LocalAws` starts and stops
+that process from Python; clients reach it through ``AWS_ENDPOINT_URL=http://localhost:<port>``
+(moto reads the bucket out of the CDK CLI's S3 template URL only under the host ``localhost``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+
+#: moto's default account: everything the emulator creates lives here.
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "eu-west-1"
+HOST = "127.0.0.1"
+READY_PREFIX = "READY "
+
+
+class LocalAwsError(RuntimeError):
+    """The emulator could not start (port busy, moto mismatch) or died."""
+
+
+def aws_environment(endpoint_url: str, region: str = DEFAULT_REGION) -> dict[str, str]:
+    """Environment variables that point boto3, the CDK CLI and the CDK app at the emulator.
+
+    Fake credentials keep every SDK from looking for real ones; ``CDK_DEFAULT_*`` give the
+    app a concrete environment (the stack reads them) without an STS round trip.
+    """
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fixed fake credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "CDK_DEFAULT_ACCOUNT": ACCOUNT_ID,
+        "CDK_DEFAULT_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+
+
+def port_is_free(port: int) -> bool:
+    """Whether ``127.0.0.1:port`` can be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class LocalAws:
+    """A moto server subprocess; a context manager that always stops it.
+
+    Parameters
+    ----------
+    port:
+        0 picks a free port (the server binds it and reports it, so there is no race).
+    region:
+        Region clients use.
+    log_path:
+        Where the server's request log goes (default: discarded).
+    """
+
+    port: int = 0
+    region: str = DEFAULT_REGION
+    log_path: Path | None = None
+    start_timeout: float = 30.0
+    process: subprocess.Popen[str] | None = field(default=None, init=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://localhost:<port>``: the name the CDK CLI's S3 URLs must use for moto."""
+        return f"http://localhost:{self.port}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Environment for clients of this emulator (see :func:`aws_environment`)."""
+        return aws_environment(self.endpoint_url, self.region)
+
+    def start(self) -> LocalAws:
+        """Start the server and wait for its ``READY`` line; raise :class:`LocalAwsError`."""
+        if self.port and not port_is_free(self.port):
+            raise LocalAwsError(
+                f"port {self.port} on {HOST} is busy: stop what uses it "
+                f"(`lsof -i :{self.port}`) or pick another port (0 = any free port)"
+            )
+        log = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "event_fanout.local.server", "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        if log is not subprocess.DEVNULL:
+            log.close()
+        self.port = self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> int:
+        assert self.process is not None and self.process.stdout is not None
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
+            if ready:
+                line = self.process.stdout.readline()
+                if line.startswith(READY_PREFIX):
+                    return int(line[len(READY_PREFIX) :].strip())
+                if line.startswith("ERROR "):
+                    self.stop()
+                    raise LocalAwsError(line[len("ERROR ") :].strip())
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                self.process = None
+                raise LocalAwsError(
+                    f"the moto server exited with code {code} before it was ready"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
+        self.stop()
+        raise LocalAwsError(f"the moto server was not ready within {self.start_timeout:.0f} s")
+
+    def stop(self) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after 10 s). Safe to call twice."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def is_healthy(self) -> bool:
+        """Whether the server answers HTTP (moto's dashboard-free health route)."""
+        try:
+            with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=2):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``os.environ`` entries for the duration of the block, then restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def serve(port: int) -> None:
+    """Apply the compatibility fixes, bind ``127.0.0.1:port`` and serve until signalled."""
+    from event_fanout.local import moto_compat
+
+    try:
+        fixes = moto_compat.apply_all()
+    except moto_compat.MotoCompatError as error:
+        print(f"ERROR {error}", flush=True)
+        raise SystemExit(2) from error
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    try:
+        server = make_server(
+            HOST, port, DomainDispatcherApplication(create_backend_app), threaded=True
+        )
+    except OSError as error:
+        reason = "is busy" if error.errno == errno.EADDRINUSE else f"failed: {error}"
+        print(f"ERROR port {port} on {HOST} {reason}", flush=True)
+        raise SystemExit(2) from error
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shutdown)
+    print(f"moto {_moto_version()} with compatibility fixes: {', '.join(fixes)}", file=sys.stderr)
+    print(f"{READY_PREFIX}{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _moto_version() -> str:
+    import moto
+
+    return str(moto.__version__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m event_fanout.local.server``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port (default)")
+    args = parser.parse_args(argv)
+    serve(args.port)
+
+
+if __name__ == "__main__":
+    main()
