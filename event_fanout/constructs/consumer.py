@@ -456,7 +456,7 @@ class FanoutConsumer(Construct):
         )
         Validations.of(queue).acknowledge(
             Acknowledgment(
-                id="AwsSolutions-SQS3",
+                id="AwsSolutions::AwsSolutions-SQS3",
                 reason="This queue is itself a dead-letter queue: the rule's target sends the "
                 "events it could not deliver here.",
             )

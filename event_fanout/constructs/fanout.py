@@ -104,7 +104,7 @@ class EventFanout(Construct):
         )
         Validations.of(self.undeliverable_events_queue).acknowledge(
             Acknowledgment(
-                id="AwsSolutions-SQS3",
+                id="AwsSolutions::AwsSolutions-SQS3",
                 reason="This queue is itself a dead-letter queue: every consumer rule's target "
                 "sends the events it could not deliver here (cdk-nag only recognises DLQs "
                 "attached through an SQS redrive policy).",

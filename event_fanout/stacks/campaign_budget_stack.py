@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -183,13 +183,4 @@ class CampaignBudgetStack(Stack):
             environment={table_env: table.table_name},
         )
         table.grant_read_write_data(function)
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::<"
-                + self.get_logical_id(log_group.node.default_child)  # type: ignore[arg-type]
-                + ".Arn>:*]",
-                reason="Log streams are created at run time; the grant is scoped to this "
-                "function's own log group.",
-            )
-        )
         return function
