@@ -8,8 +8,8 @@ import pytest
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
-from aws_cdk.aws_cloudwatch_actions import SnsAction
 from aws_cdk.assertions import Template
+from aws_cdk.aws_cloudwatch_actions import SnsAction
 
 from event_fanout import EventFanout, FanoutConsumer, Idempotency
 from tests.conftest import ENV, cdk_context, new_function

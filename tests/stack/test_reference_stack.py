@@ -7,13 +7,12 @@ from typing import Any
 import pytest
 from aws_cdk import App, DefaultStackSynthesizer, Validations
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from event_fanout.app_factory import STACK_ID, build_app
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
-from tests.conftest import ENV, cdk_context, only
+from tests.conftest import ENV, cdk_context
 from tests.template_checks import cfn_lint, normalized
 
 
@@ -137,7 +136,7 @@ def test_snapshot(
 
 
 def test_nag_acknowledgements_are_scoped_to_resources_with_reasons() -> None:
-    app, stack = _build()
+    _, stack = _build()
     key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     found = 0
     for construct in stack.node.find_all():
