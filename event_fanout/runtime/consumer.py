@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar, overload
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
+    SqsFifoPartialProcessor,
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -93,6 +94,10 @@ class FanoutConsumer(Generic[EventT]):
             # runtime's Failed metric and the DLQ depth alarm are the signal, not a Lambda error.
             raise_on_entire_batch_failure=False,
         )
+        # FIFO queues keep order per message group: after a failure, the group's later records
+        # must not run before it (they are reported failed too); other groups carry on.
+        self._fifo_processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        self._fifo_processor.raise_on_entire_batch_failure = False
         self.__doc__ = handle.__doc__
         self.__name__ = getattr(handle, "__name__", "handler")
         self.__qualname__ = getattr(handle, "__qualname__", self.__name__)
@@ -110,17 +115,22 @@ class FanoutConsumer(Generic[EventT]):
         def record_handler(record: SQSRecord) -> str:
             return self._process_record(record, runner, tally)
 
+        records = event.get("Records") or [{}]
+        fifo = str(records[0].get("eventSourceARN", "")).endswith(".fifo")
         request_id = getattr(context, "aws_request_id", None)
         with logger.append_context_keys(
             consumer=settings.consumer_name, function_request_id=request_id
         ):
             try:
-                return process_partial_response(
+                response = process_partial_response(
                     event=event,
                     record_handler=record_handler,
-                    processor=self._processor,
+                    processor=self._fifo_processor if fifo else self._processor,
                     context=context,
                 )
+                # Includes FIFO records skipped behind a failed record of their group.
+                tally.failed = len(response["batchItemFailures"])
+                return response
             finally:
                 emit_batch_metrics(settings, tally)
 

@@ -92,6 +92,7 @@ def sqs_record(
     message_id: str | None = None,
     receive_count: int = 1,
     queue_arn: str = f"arn:aws:sqs:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:consumer-queue",
+    message_group_id: str | None = None,
 ) -> dict[str, Any]:
     """Build one record of the SQS event Lambda's event source mapping sends.
 
@@ -104,7 +105,9 @@ def sqs_record(
     receive_count
         ``ApproximateReceiveCount``; more than 1 models a redelivery.
     queue_arn
-        ``eventSourceARN`` of the record.
+        ``eventSourceARN`` of the record (end it in ``.fifo`` for a FIFO queue).
+    message_group_id
+        ``MessageGroupId`` of a FIFO record.
 
     Returns
     -------
@@ -119,16 +122,21 @@ def sqs_record(
     """
     text = body if isinstance(body, str) else json.dumps(body)
     now_ms = str(int(time.time() * 1000))
+    attributes = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": now_ms,
+        "SenderId": "AIDAEVENTBRIDGE",
+        "ApproximateFirstReceiveTimestamp": now_ms,
+    }
+    if message_group_id is not None:
+        attributes["MessageGroupId"] = message_group_id
+        attributes["MessageDeduplicationId"] = hashlib.sha256(text.encode()).hexdigest()
+        attributes["SequenceNumber"] = str(time.time_ns())
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": f"receipt-{uuid.uuid4()}",
         "body": text,
-        "attributes": {
-            "ApproximateReceiveCount": str(receive_count),
-            "SentTimestamp": now_ms,
-            "SenderId": "AIDAEVENTBRIDGE",
-            "ApproximateFirstReceiveTimestamp": now_ms,
-        },
+        "attributes": attributes,
         "messageAttributes": {},
         "md5OfBody": hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",

@@ -366,3 +366,28 @@ def test_untyped_handler_receives_the_raw_detail_and_envelope(consumer_env: Any)
     assert event.time == when
     assert event.detail["campaignId"] == 123456789
     assert (event.event_version, event.tenant_id, event.correlation_id) == ("1", "5000", None)
+
+
+def test_fifo_batch_stops_a_group_after_its_failure_and_carries_on_with_other_groups(
+    consumer_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorder = Recorder()
+    recorder.fail_campaigns = {2}
+    arn = "arn:aws:sqs:eu-west-1:123456789012:consumer-queue.fifo"
+
+    def record(campaign: int, group: str) -> dict[str, Any]:
+        return sqs_record(
+            budget_event(campaign),
+            message_id=f"{group}{campaign}",
+            queue_arn=arn,
+            message_group_id=group,
+        )
+
+    batch = sqs_event(record(1, "a"), record(2, "a"), record(3, "a"), record(4, "b"))
+    response = recorder.handler(batch, FakeLambdaContext())
+
+    # a3 must not overtake a2 in its group; group b is independent.
+    assert failed_ids(dict(response)) == ["a2", "a3"]
+    assert sorted(c for _, c, _ in recorder.effects) == [1, 4]
+    _, metrics = stdout_json_lines(capsys.readouterr().out)
+    assert (metric(metrics[-1], "Processed"), metric(metrics[-1], "Failed")) == (2, 2)
