@@ -40,11 +40,17 @@ class EventFanoutConfigError(ValueError):
 
 
 def _show(value: object) -> str:
-    """Render a value the way a user would have typed it (Durations as human text)."""
+    """Render a value the way a user would recognise it.
+
+    Durations as human text, constructs by their path (their repr is a memory address).
+    """
     to_human = getattr(value, "to_human_string", None)
     if callable(to_human):
         try:
             return str(to_human())
         except Exception:  # an unresolved token cannot be rendered; show it raw
             return repr(value)
+    node = getattr(value, "node", None)
+    if node is not None and hasattr(node, "path"):
+        return f"{type(value).__name__} at {node.path!r}"
     return repr(value)

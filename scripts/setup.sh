@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh machine: a virtualenv with the package and its
+# dev/local extras (pinned in pyproject.toml), and the pinned CDK CLI (package.json, via npm ci).
+# Safe to run again: it only reinstalls when pyproject.toml or package-lock.json changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+export CDK_DISABLE_CLI_TELEMETRY=true
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is required ($2)" >&2; exit 1; }; }
+need "$PYTHON" "Python 3.11 or newer"
+need node "Node.js 20+, for the CDK CLI and aws-cdk-lib's jsii runtime"
+need npm "npm, to install the pinned CDK CLI"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "error: Python 3.11+ required, found $("$PYTHON" --version)" >&2; exit 1; }
+
+stamp=.venv/.setup-stamp
+want=$(cat pyproject.toml package-lock.json | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d node_modules/aws-cdk ]; then
+  echo "setup: up to date"
+  exit 0
+fi
+
+echo "setup: creating .venv and installing cdk-event-fanout[dev] (pinned in pyproject.toml)"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import event_fanout, aws_cdk, moto, aws_lambda_powertools" \
+  || { echo "error: Python dependencies did not install" >&2; exit 1; }
+
+echo "setup: installing the pinned CDK CLI (npm ci)"
+npm ci --no-audit --no-fund --loglevel=error
+npx --no-install cdk --version
+
+echo "$want" > "$stamp"
+echo "setup: done"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up (if needed), then run every test: construct assertions, snapshots, cdk-nag, cfn-lint,
+# the consumer runtime, and the local end-to-end deploy on the emulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+export CDK_DISABLE_CLI_TELEMETRY=true
+export PATH="$PWD/.venv/bin:$PATH"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy event_fanout app.py
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,92 @@
+"""The README cannot drift from the code: documented defaults and the rejection catalogue."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import re
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+
+from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
+from tests.conftest import REPO_ROOT, new_stack
+from tests.library.test_validation import CASES, _add
+
+README = REPO_ROOT / "README.md"
+UPDATE = os.environ.get("EVENT_FANOUT_UPDATE_DOCS") == "1"
+
+
+def _documented(name: str) -> dict[str, str]:
+    """Argument -> the Default cell of the README's table for ``name``."""
+    text = README.read_text()
+    match = re.search(rf"<!-- props:{name} -->\n(.*?)<!-- /props -->", text, re.S)
+    assert match, f"README has no props table for {name}"
+    rows = [line for line in match.group(1).splitlines() if line.startswith("| `")]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    return {c[0].strip("`"): c[2] for c in cells}
+
+
+def _render(default: Any) -> str:
+    if default is inspect.Parameter.empty or default is dataclasses.MISSING:
+        return "required"
+    if isinstance(default, Duration):
+        return f"`{default.to_human_string()}`"
+    if isinstance(default, Idempotency):
+        return "`Idempotency()`"
+    if isinstance(default, str):
+        return f"`{default!r}`"
+    return f"`{default!r}`"
+
+
+def _signature_defaults(cls: type) -> dict[str, Any]:
+    if dataclasses.is_dataclass(cls):
+        return {f.name: f.default for f in dataclasses.fields(cls)}
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+@pytest.mark.parametrize(
+    "cls", [EventFanout, FanoutConsumer, Idempotency], ids=lambda c: c.__name__
+)
+def test_documented_arguments_and_defaults_match_the_code(cls: type) -> None:
+    documented = _documented(cls.__name__)
+    actual = _signature_defaults(cls)
+    assert set(documented) == set(actual), "README arguments differ from the signature"
+    for name, default in actual.items():
+        cell = documented[name]
+        assert cell.startswith(_render(default)), f"{cls.__name__}.{name}: README says {cell}"
+
+
+def _catalogue() -> str:
+    lines = [
+        "| Case | Argument | Error message |",
+        "| --- | --- | --- |",
+    ]
+    for case in CASES:
+        stack = new_stack()
+        with pytest.raises(EventFanoutConfigError) as caught:
+            if case.build is not None:
+                case.build(stack)
+            else:
+                _add(stack, case)
+        message = str(caught.value).replace("|", "\\|")
+        lines.append(f"| {case.id.replace('_', ' ')} | `{case.prop}` | {message} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_readme_catalogue_lists_every_rejected_configuration() -> None:
+    text = README.read_text()
+    expected = _catalogue()
+    pattern = re.compile(r"(<!-- catalogue -->\n)(.*?)(<!-- /catalogue -->)", re.S)
+    match = pattern.search(text)
+    assert match, "README has no catalogue markers"
+    if UPDATE and match.group(2) != expected:
+        README.write_text(pattern.sub(lambda m: m.group(1) + expected + m.group(3), text))
+        return
+    assert match.group(2) == expected, (
+        "README catalogue is stale: run EVENT_FANOUT_UPDATE_DOCS=1 pytest tests/test_readme.py"
+    )
+    assert len(CASES) >= 25
