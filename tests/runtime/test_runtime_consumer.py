@@ -184,9 +184,11 @@ def test_record_left_in_progress_by_a_crash_is_retried_after_in_progress_expiry(
 
     event = budget_event()
     with pytest.raises(SystemExit):
-        handler(sqs_event(event), FakeLambdaContext(remaining_time_ms=300))
+        handler(sqs_event(event), FakeLambdaContext(remaining_time_ms=60_000))
     items = consumer_env.scan(TableName="consumer-idempotency")["Items"]
     assert [item["status"]["S"] for item in items] == ["INPROGRESS"]
+    deadline_ms = int(items[0]["in_progress_expiration"]["N"])
+    assert deadline_ms > time.time() * 1000  # the crashed invocation's deadline
 
     crashed = False
     # While the crashed invocation could still be running, the key stays claimed: retry later.
@@ -194,7 +196,13 @@ def test_record_left_in_progress_by_a_crash_is_retried_after_in_progress_expiry(
     assert len(early["batchItemFailures"]) == 1
     assert effects == []
 
-    time.sleep(0.4)
+    # The crashed invocation's deadline passes (moved instead of slept: no timing in the test).
+    consumer_env.update_item(
+        TableName="consumer-idempotency",
+        Key={"id": items[0]["id"]},
+        UpdateExpression="SET in_progress_expiration = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time() * 1000) - 1)}},
+    )
     late = handler(sqs_event(event), FakeLambdaContext())
     assert late["batchItemFailures"] == []
     assert effects == [event["id"]]
