@@ -11,7 +11,6 @@ from aws_cdk import (
     Duration,
     Names,
     RemovalPolicy,
-    Stack,
     Token,
     Validations,
 )
@@ -26,6 +25,7 @@ from constructs import Construct
 
 from event_fanout.constructs.consumer_alarms import ConsumerAlarms, queue_depth_alarm
 from event_fanout.constructs.idempotency_table import IdempotencyTable
+from event_fanout.constructs.lookups import child_path, seconds_duration, stack_facts
 from event_fanout.constructs.options import Idempotency
 from event_fanout.constructs.runtime_layer import (
     POWERTOOLS_LAYER_VERSION,
@@ -142,6 +142,10 @@ class FanoutConsumer(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Known without asking the jsii kernel: saves a round trip per use.
+        self._name = construct_id
+        self._path = child_path(scope, construct_id)
+        self._parent_scope = scope
         function_timeout = _function_timeout(handler)
         derived_visibility = self._validate(
             handler=handler,
@@ -164,7 +168,9 @@ class FanoutConsumer(Construct):
         self.function = handler
 
         queue_name = _queue_name(self, fifo)
-        queue_arn = Stack.of(self).format_arn(service="sqs", resource=queue_name)
+        # What Stack.format_arn(service="sqs", resource=queue_name) returns, without the call.
+        facts = stack_facts(scope)  # Stack.of(self), cached for the siblings sharing `scope`
+        queue_arn = f"arn:{facts.partition}:sqs:{facts.region}:{facts.account}:{queue_name}"
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -205,7 +211,7 @@ class FanoutConsumer(Construct):
             "Rule",
             event_bus=event_bus,
             event_pattern=event_pattern,
-            description=f"Fan-out consumer {self.node.path}",
+            description=f"Fan-out consumer {self._path}",
             targets=[
                 targets.SqsQueue(
                     self.queue,
@@ -235,6 +241,7 @@ class FanoutConsumer(Construct):
         self.alarms = ConsumerAlarms(
             self,
             "Alarms",
+            consumer_name=construct_id,
             queue=self.queue,
             dead_letter_queue=self.dead_letter_queue,
             function=handler,
@@ -269,10 +276,10 @@ class FanoutConsumer(Construct):
         """Check every argument against AWS's limits; return the derived visibility timeout."""
         v = Validator(self)
         v.require(
-            re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", self.node.id) is not None
-            and self.node.id not in _RESERVED_IDS,
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", self._name) is not None
+            and self._name not in _RESERVED_IDS,
             "construct_id",
-            self.node.id,
+            self._name,
             "must be 1-64 letters and digits starting with a letter, and not "
             + " or ".join(sorted(_RESERVED_IDS)),
             "use a PascalCase name such as 'ReportingSync': it names the queues, the "
@@ -344,9 +351,14 @@ class FanoutConsumer(Construct):
         )
         source_retention = seconds_of(retention_period)
         dlq_retention = seconds_of(dead_letter_retention_period)
-        if source_retention is not None and dlq_retention is not None:
+        # Checked before building the message: to_human_string() is a jsii call.
+        if (
+            source_retention is not None
+            and dlq_retention is not None
+            and dlq_retention <= source_retention
+        ):
             v.require(
-                dlq_retention > source_retention,
+                False,
                 "dead_letter_retention_period",
                 dead_letter_retention_period,
                 f"must be longer than retention_period ({retention_period.to_human_string()}): "
@@ -465,7 +477,7 @@ class FanoutConsumer(Construct):
             self,
             "UndeliverableEventsDepth",
             queue,
-            description=f"{self.node.path}: EventBridge could not deliver events to the queue.",
+            description=f"{self._path}: EventBridge could not deliver events to the queue.",
         )
         if alarm_actions:
             alarm.add_alarm_action(*alarm_actions)
@@ -497,10 +509,10 @@ class FanoutConsumer(Construct):
         env = {
             constants.ENV_IDEMPOTENCY_TABLE_NAME: table.table_name,
             constants.ENV_IDEMPOTENCY_KEY_PATH: idempotency.key_path,
-            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(int(expires_after.to_seconds())),
-            constants.ENV_IDEMPOTENCY_KEY_PREFIX: self.node.id,
-            constants.ENV_CONSUMER_NAME: self.node.id,
-            constants.ENV_POWERTOOLS_SERVICE_NAME: self.node.id,
+            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(_whole_seconds(expires_after)),
+            constants.ENV_IDEMPOTENCY_KEY_PREFIX: self._name,
+            constants.ENV_CONSUMER_NAME: self._name,
+            constants.ENV_POWERTOOLS_SERVICE_NAME: self._name,
             constants.ENV_POWERTOOLS_METRICS_NAMESPACE: constants.DEFAULT_METRICS_NAMESPACE,
         }
         if idempotency.payload_validation_path:
@@ -514,17 +526,24 @@ class FanoutConsumer(Construct):
     def _attach_layers(self, handler: lambda_.IFunction, powertools_layer_version: int) -> None:
         function = handler
         assert isinstance(function, lambda_.Function)
-        if function.runtime.family != lambda_.RuntimeFamily.PYTHON:
+        runtime = function.runtime
+        if runtime.family != lambda_.RuntimeFamily.PYTHON:
             Annotations.of(self).add_info(
-                f"{function.runtime.name} is not a Python runtime: no runtime layers attached."
+                f"{runtime.name} is not a Python runtime: no runtime layers attached."
             )
             return
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
-            powertools_layer_arn(self, function, powertools_layer_version),
+            powertools_layer_arn(
+                self,
+                function,
+                powertools_layer_version,
+                runtime=runtime,
+                region=stack_facts(self._parent_scope).region,
+            ),
         )
-        function.add_layers(powertools, RuntimeLayer.of(self).layer_version)
+        function.add_layers(powertools, RuntimeLayer.of(self._parent_scope).layer_version)
 
 
 def _function_timeout(handler: lambda_.IFunction) -> Duration:
@@ -535,8 +554,13 @@ def _function_timeout(handler: lambda_.IFunction) -> Duration:
 def _derived_visibility(function_timeout: Duration, window_seconds: int) -> Duration:
     seconds = seconds_of(function_timeout)
     if seconds is None:
-        return Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * 900 + window_seconds)
-    return Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * seconds + window_seconds)
+        return seconds_duration(VISIBILITY_TIMEOUT_FACTOR * 900 + window_seconds)
+    return seconds_duration(VISIBILITY_TIMEOUT_FACTOR * seconds + window_seconds)
+
+
+def _whole_seconds(value: Duration) -> int:
+    seconds = seconds_of(value)
+    return int(value.to_seconds()) if seconds is None else seconds
 
 
 def _queue_name(scope: Construct, fifo: bool) -> str:
@@ -561,4 +585,5 @@ def _pattern_has_fields(pattern: events.EventPattern) -> bool:
         pattern.time,
         pattern.version,
     )
-    return any(Token.is_unresolved(f) or bool(f) for f in fields if f is not None)
+    # bool() first: a token is never falsy, so the jsii call only runs for empty values.
+    return any(bool(f) or Token.is_unresolved(f) for f in fields if f is not None)

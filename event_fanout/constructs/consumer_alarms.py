@@ -11,10 +11,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from event_fanout.constructs.lookups import bus_name
+from event_fanout.constructs.validation import seconds_of
+
 #: Period of the queue alarms: SQS publishes queue metrics once a minute.
 QUEUE_ALARM_PERIOD = Duration.minutes(1)
 #: Period of the function and rule alarms: summed, so a single failure in five minutes alarms.
 FAILURE_ALARM_PERIOD = Duration.minutes(5)
+#: ``cloudwatch.Stats.MAXIMUM`` / ``SUM`` as plain strings: each read of ``Stats.X`` is a jsii
+#: round trip, and the template is the same.
+_MAXIMUM = "Maximum"
+_SUM = "Sum"
 
 
 def queue_depth_alarm(
@@ -29,7 +36,7 @@ def queue_depth_alarm(
         scope,
         construct_id,
         metric=queue.metric_approximate_number_of_messages_visible(
-            period=QUEUE_ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            period=QUEUE_ALARM_PERIOD, statistic=_MAXIMUM
         ),
         threshold=1,
         evaluation_periods=1,
@@ -68,9 +75,11 @@ class ConsumerAlarms(Construct):
         event_bus: events.IEventBus,
         max_message_age: Duration,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+        consumer_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        name = scope.node.id
+        # The consumer's id; passing it saves a jsii call.
+        name = consumer_name or scope.node.id
         self.dead_letter_queue_depth = queue_depth_alarm(
             self,
             "DeadLetterQueueDepth",
@@ -84,9 +93,9 @@ class ConsumerAlarms(Construct):
             self,
             "OldestMessageAge",
             metric=queue.metric_approximate_age_of_oldest_message(
-                period=QUEUE_ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                period=QUEUE_ALARM_PERIOD, statistic=_MAXIMUM
             ),
-            threshold=max_message_age.to_seconds(),
+            threshold=_threshold_seconds(max_message_age),
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -97,12 +106,12 @@ class ConsumerAlarms(Construct):
         )
         self.function_errors = self._sum_alarm(
             "FunctionErrors",
-            function.metric_errors(period=FAILURE_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            function.metric_errors(period=FAILURE_ALARM_PERIOD, statistic=_SUM),
             f"{name}: the consumer function failed whole invocations (not single records).",
         )
         self.function_throttles = self._sum_alarm(
             "FunctionThrottles",
-            function.metric_throttles(period=FAILURE_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            function.metric_throttles(period=FAILURE_ALARM_PERIOD, statistic=_SUM),
             f"{name}: the consumer function was throttled; raise its concurrency or lower "
             "the mapping's max_concurrency.",
         )
@@ -113,7 +122,7 @@ class ConsumerAlarms(Construct):
                 metric_name="FailedInvocations",
                 dimensions_map=_rule_dimensions(rule, event_bus),
                 period=FAILURE_ALARM_PERIOD,
-                statistic=cloudwatch.Stats.SUM,
+                statistic=_SUM,
             ),
             f"{name}: EventBridge could not deliver matched events to the queue; they went "
             "to the fan-out's undeliverable-events queue.",
@@ -155,6 +164,12 @@ def add_actions(
 
 def _rule_dimensions(rule: events.Rule, event_bus: events.IEventBus) -> dict[str, str]:
     """AWS/Events publishes rule metrics on custom buses with both bus and rule dimensions."""
-    if event_bus.event_bus_name == "default":
+    name = bus_name(event_bus)
+    if name == "default":
         return {"RuleName": rule.rule_name}
-    return {"EventBusName": event_bus.event_bus_name, "RuleName": rule.rule_name}
+    return {"EventBusName": name, "RuleName": rule.rule_name}
+
+
+def _threshold_seconds(age: Duration) -> float:
+    seconds = seconds_of(age)
+    return age.to_seconds() if seconds is None else seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 from aws_cdk import Aws, Stack
@@ -12,6 +13,10 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 import event_fanout
+from event_fanout.constructs.lookups import stack_facts
+
+#: The runtime layer of each stack, so the lookup costs no jsii call after the first consumer.
+_LAYERS: weakref.WeakKeyDictionary[Stack, RuntimeLayer] = weakref.WeakKeyDictionary()
 
 #: Powertools for AWS Lambda (Python) v3 layer version attached by default. Pinned so a deploy is
 #: reproducible; pass ``powertools_layer_version=`` to move. The layer is published by AWS in
@@ -25,21 +30,33 @@ _LAYER_FILES = ("__init__.py", "py.typed", "runtime")
 
 
 def powertools_layer_arn(
-    scope: Construct, function: lambda_.Function, version: int = POWERTOOLS_LAYER_VERSION
+    scope: Construct,
+    function: lambda_.Function,
+    version: int = POWERTOOLS_LAYER_VERSION,
+    *,
+    runtime: lambda_.Runtime | None = None,
+    region: str | None = None,
 ) -> str:
     """ARN of the AWS-published Powertools v3 layer matching the function's runtime and CPU.
 
     The ARN format is ``arn:aws:lambda:{region}:017000801446:layer:
     AWSLambdaPowertoolsPythonV3-{python312}-{x86_64|arm64}:{version}``; the region is the stack's
     (a token for environment-agnostic stacks), so one synthesized template works in any region.
+    ``runtime`` and ``region`` save jsii calls when the caller already knows them.
     """
-    python = function.runtime.name.replace(".", "")  # "python3.12" -> "python312"
+    python = (runtime or function.runtime).name.replace(".", "")  # "python3.12" -> "python312"
     arch = function.architecture.name  # "x86_64" | "arm64"
-    region = Stack.of(scope).region
+    region = region or Stack.of(scope).region
     return (
-        f"arn:{Aws.PARTITION}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"arn:{_partition()}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
     )
+
+
+@functools.cache
+def _partition() -> str:
+    """``Aws.PARTITION``: the same token string every time, read from the kernel once."""
+    return Aws.PARTITION
 
 
 @functools.cache
@@ -89,8 +106,10 @@ class RuntimeLayer(Construct):
     @classmethod
     def of(cls, scope: Construct) -> RuntimeLayer:
         """Return the stack's runtime layer, creating it on first use."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        if isinstance(existing, RuntimeLayer):
-            return existing
-        return cls(stack, cls.CONSTRUCT_ID)
+        stack = stack_facts(scope).stack
+        layer = _LAYERS.get(stack)
+        if layer is None:
+            existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+            layer = existing if isinstance(existing, RuntimeLayer) else cls(stack, cls.CONSTRUCT_ID)
+            _LAYERS[stack] = layer
+        return layer

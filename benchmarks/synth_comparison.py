@@ -1,0 +1,571 @@
+"""Synth time, resources and template size: this library vs Solutions Constructs vs plain L2.
+
+Builds the same fan-out three ways for N consumers and prints each figure as a ratio to the
+hand-wired plain-L2 arm::
+
+    python benchmarks/synth_comparison.py            # N = 1, 10, 25, 50; 3 repetitions
+    python benchmarks/synth_comparison.py --quick    # N = 1, 10; 1 repetition (smoke test)
+    python benchmarks/synth_comparison.py --with-tests   # also time the test suite
+
+Every measurement runs in a fresh Python process (the jsii kernel warms up, so a second synth in
+the same process is faster and would favour whichever arm runs later), and the arms are
+interleaved within each repetition, in rotating order, so drift on a shared machine hits them
+all alike. The figure reported is the median over repetitions.
+
+What each arm builds per consumer (the features of one ``FanoutConsumer``):
+
+- a rule on the shared bus whose SQS target has a retry policy and the fan-out's
+  undeliverable-events queue as its dead-letter queue;
+- an SQS-managed-SSE, TLS-only queue whose policy admits only its rule; a DLQ with a redrive
+  policy (5 receives) and a redrive-allow policy naming only the source queue;
+- an event source mapping with partial batch responses;
+- an idempotency table (``id`` key, TTL on ``expiration``, on-demand, point-in-time recovery)
+  with read/write granted and its name in the function's environment;
+- the Powertools layer (by ARN) and one shared runtime layer per stack;
+- five alarms (DLQ depth, oldest message age, function errors, throttles, rule failed
+  invocations) notifying an SNS topic;
+
+plus, once per fan-out: the bus, a 30-day archive, the undeliverable-events queue and its alarm.
+
+Solutions Constructs: ``aws-solutions-constructs-aws-eventbridge-sqs`` and ``-aws-sqs-lambda``
+2.105.0 declare ``aws-cdk.cloud-assembly-schema<55`` while aws-cdk-lib 2.275 needs ``>=55``, so
+pip cannot install them next to this project. They are installed with ``--no-deps`` into a
+separate directory (``--solutions-site``, default ``/tmp/bench-sc/site``; created on first use)
+that only that arm's subprocess puts on ``PYTHONPATH``: the same aws-cdk-lib 2.275 serves all
+three arms. What they do not provide (table, alarms, layers, redrive-allow) is added by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS_VERSION = "2.105.0"
+SOLUTIONS_PACKAGES = (
+    f"aws-solutions-constructs-aws-eventbridge-sqs=={SOLUTIONS_VERSION}",
+    f"aws-solutions-constructs-aws-sqs-lambda=={SOLUTIONS_VERSION}",
+    f"aws-solutions-constructs-core=={SOLUTIONS_VERSION}",
+)
+VARIANTS = ("plain_l2", "event_fanout", "solutions")
+LABELS = {
+    "plain_l2": "plain L2",
+    "event_fanout": "event_fanout",
+    "solutions": "Solutions Constructs",
+}
+ENV_VARS = {
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+
+
+# -- the three arms (run inside the worker process) ---------------------------------------------
+
+
+def _context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def _build(variant: str, consumers: int, outdir: str) -> Any:
+    """Build and synthesize one app; return the cloud assembly."""
+    from aws_cdk import App, DefaultStackSynthesizer, Environment, Stack
+    from aws_cdk import aws_cloudwatch_actions as cw_actions
+    from aws_cdk import aws_sns as sns
+
+    app = App(context=_context(), outdir=outdir)
+    stack = Stack(
+        app,
+        "Bench",
+        env=Environment(account="123456789012", region="eu-west-1"),
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+    topic = sns.Topic(stack, "AlarmTopic")
+    action = cw_actions.SnsAction(topic)
+    builder = {"plain_l2": _plain_l2, "event_fanout": _event_fanout, "solutions": _solutions}
+    builder[variant](stack, consumers, action)
+    return app.synth()
+
+
+def _function(scope: Any, name: str) -> Any:
+    from aws_cdk import Duration
+    from aws_cdk import aws_lambda as lambda_
+
+    return lambda_.Function(
+        scope,
+        f"{name}Fn",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        timeout=Duration.seconds(30),
+    )
+
+
+def _event_fanout(stack: Any, consumers: int, action: Any) -> None:
+    from aws_cdk import aws_events as events
+
+    from event_fanout import EventFanout
+
+    fanout = EventFanout(stack, "Fanout", event_bus_name="bench", alarm_actions=[action])
+    for i in range(consumers):
+        name = f"Consumer{i}"
+        fanout.add_consumer(
+            name,
+            handler=_function(stack, name),
+            event_pattern=events.EventPattern(source=["bench"], detail_type=[name]),
+        )
+
+
+class _Shared:
+    """What the hand-wired arms create once per fan-out (bus, archive, undeliverable queue)."""
+
+    def __init__(self, stack: Any, action: Any) -> None:
+        from aws_cdk import Duration
+        from aws_cdk import aws_events as events
+        from aws_cdk import aws_lambda as lambda_
+        from aws_cdk import aws_sqs as sqs
+
+        from event_fanout.constructs.runtime_layer import _staged_layer_dir
+
+        self.action = action
+        self.bus = events.EventBus(stack, "Bus", event_bus_name="bench")
+        events.Archive(
+            stack,
+            "Archive",
+            source_event_bus=self.bus,
+            event_pattern=events.EventPattern(account=[stack.account]),
+            retention=Duration.days(30),
+        )
+        self.undeliverable = sqs.Queue(
+            stack,
+            "UndeliverableEvents",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.alarm(
+            stack,
+            "UndeliverableDepth",
+            self.undeliverable.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            1,
+        )
+        self.runtime_layer = lambda_.LayerVersion(
+            stack,
+            "RuntimeLayer",
+            code=lambda_.Code.from_asset(_staged_layer_dir()),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_14],
+        )
+
+    def alarm(self, scope: Any, name: str, metric: Any, threshold: float) -> None:
+        from aws_cdk import aws_cloudwatch as cloudwatch
+
+        alarm = cloudwatch.Alarm(
+            scope,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self.action)
+        alarm.add_ok_action(self.action)
+
+    def finish_consumer(self, scope: Any, fn: Any, queue: Any, dlq: Any, rule: Any) -> None:
+        """Table, environment, layers and alarms: identical in both hand-wired arms."""
+        from aws_cdk import Aws, Duration, RemovalPolicy
+        from aws_cdk import aws_cloudwatch as cloudwatch
+        from aws_cdk import aws_dynamodb as dynamodb
+        from aws_cdk import aws_lambda as lambda_
+
+        table = dynamodb.Table(
+            scope,
+            "IdempotencyTable",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        table.grant_read_write_data(fn)
+        fn.add_environment("IDEMPOTENCY_TABLE_NAME", table.table_name)
+        fn.add_environment("IDEMPOTENCY_KEY_PATH", "id")
+        fn.add_environment("POWERTOOLS_SERVICE_NAME", scope.node.id)
+        fn.add_layers(
+            lambda_.LayerVersion.from_layer_version_arn(
+                scope,
+                "Powertools",
+                f"arn:{Aws.PARTITION}:lambda:eu-west-1:017000801446:layer:"
+                "AWSLambdaPowertoolsPythonV3-python314-arm64:38",
+            ),
+            self.runtime_layer,
+        )
+        minute, five = Duration.minutes(1), Duration.minutes(5)
+        self.alarm(
+            scope,
+            "DlqDepth",
+            dlq.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum"),
+            1,
+        )
+        self.alarm(
+            scope,
+            "OldestAge",
+            queue.metric_approximate_age_of_oldest_message(period=minute, statistic="Maximum"),
+            300,
+        )
+        self.alarm(scope, "Errors", fn.metric_errors(period=five, statistic="Sum"), 1)
+        self.alarm(scope, "Throttles", fn.metric_throttles(period=five, statistic="Sum"), 1)
+        failed = cloudwatch.Metric(
+            namespace="AWS/Events",
+            metric_name="FailedInvocations",
+            dimensions_map={"EventBusName": self.bus.event_bus_name, "RuleName": rule.rule_name},
+            period=five,
+            statistic="Sum",
+        )
+        self.alarm(scope, "RuleFailed", failed, 1)
+
+
+def _plain_l2(stack: Any, consumers: int, action: Any) -> None:
+    from aws_cdk import Duration
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_events_targets as targets
+    from aws_cdk import aws_lambda_event_sources as sources
+    from aws_cdk import aws_sqs as sqs
+    from constructs import Construct
+
+    shared = _Shared(stack, action)
+    for i in range(consumers):
+        name = f"Consumer{i}"
+        fn = _function(stack, name)
+        scope = Construct(stack, name)
+        queue_name = f"bench-{name}"
+        dlq = sqs.Queue(
+            scope,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.BY_QUEUE,
+                source_queues=[
+                    sqs.Queue.from_queue_arn(
+                        scope, "SourceRef", stack.format_arn(service="sqs", resource=queue_name)
+                    )
+                ],
+            ),
+        )
+        queue = sqs.Queue(
+            scope,
+            "Queue",
+            queue_name=queue_name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(4),
+            visibility_timeout=Duration.seconds(180),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5),
+        )
+        rule = events.Rule(
+            scope,
+            "Rule",
+            event_bus=shared.bus,
+            event_pattern=events.EventPattern(source=["bench"], detail_type=[name]),
+            targets=[
+                targets.SqsQueue(
+                    queue,
+                    dead_letter_queue=shared.undeliverable,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+        fn.add_event_source(
+            sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
+        )
+        shared.finish_consumer(scope, fn, queue, dlq, rule)
+
+
+def _solutions(stack: Any, consumers: int, action: Any) -> None:
+    from aws_cdk import Duration
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_events_targets as targets
+    from aws_cdk import aws_lambda_event_sources as sources
+    from aws_cdk import aws_sqs as sqs
+    from aws_solutions_constructs.aws_eventbridge_sqs import EventbridgeToSqs
+    from aws_solutions_constructs.aws_sqs_lambda import SqsToLambda
+    from constructs import Construct
+
+    shared = _Shared(stack, action)
+    for i in range(consumers):
+        name = f"Consumer{i}"
+        fn = _function(stack, name)
+        scope = Construct(stack, name)
+        to_sqs = EventbridgeToSqs(
+            scope,
+            "EventbridgeToSqs",
+            existing_event_bus_interface=shared.bus,
+            event_rule_props=events.RuleProps(
+                event_pattern=events.EventPattern(source=["bench"], detail_type=[name])
+            ),
+            enable_encryption_with_customer_managed_key=False,
+            queue_props=sqs.QueueProps(
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                retention_period=Duration.days(4),
+                visibility_timeout=Duration.seconds(180),
+            ),
+            dead_letter_queue_props=sqs.QueueProps(
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                retention_period=Duration.days(14),
+            ),
+            max_receive_count=5,
+            target_props=targets.SqsQueueProps(
+                dead_letter_queue=shared.undeliverable,
+                retry_attempts=185,
+                max_event_age=Duration.hours(24),
+            ),
+        )
+        SqsToLambda(
+            scope,
+            "SqsToLambda",
+            existing_lambda_obj=fn,
+            existing_queue_obj=to_sqs.sqs_queue,
+            deploy_dead_letter_queue=False,
+            sqs_event_source_props=sources.SqsEventSourceProps(
+                batch_size=10, report_batch_item_failures=True
+            ),
+        )
+        dlq = to_sqs.dead_letter_queue.queue
+        # Solutions Constructs set no redrive-allow policy on the DLQ: add it as plain L2 does.
+        dlq_cfn = dlq.node.default_child
+        dlq_cfn.add_property_override(
+            "RedriveAllowPolicy",
+            {"redrivePermission": "byQueue", "sourceQueueArns": [to_sqs.sqs_queue.queue_arn]},
+        )
+        shared.finish_consumer(scope, fn, to_sqs.sqs_queue, dlq, to_sqs.events_rule)
+
+
+def _preimport(variant: str) -> None:
+    """Load the jsii kernel and every Python module before the clock starts.
+
+    Importing aws_cdk's generated modules costs seconds and is the same for every arm; the
+    figure of interest is the cost of building and synthesizing the constructs.
+    """
+    import importlib
+
+    modules = [
+        "aws_cdk",
+        "aws_cdk.aws_cloudwatch",
+        "aws_cdk.aws_cloudwatch_actions",
+        "aws_cdk.aws_dynamodb",
+        "aws_cdk.aws_events",
+        "aws_cdk.aws_events_targets",
+        "aws_cdk.aws_iam",
+        "aws_cdk.aws_kms",
+        "aws_cdk.aws_lambda",
+        "aws_cdk.aws_lambda_event_sources",
+        "aws_cdk.aws_sns",
+        "aws_cdk.aws_sqs",
+        "constructs",
+        "event_fanout.constructs.runtime_layer",
+    ]
+    if variant == "event_fanout":
+        modules.append("event_fanout.constructs")
+    if variant == "solutions":
+        modules += [
+            "aws_solutions_constructs.aws_eventbridge_sqs",
+            "aws_solutions_constructs.aws_sqs_lambda",
+        ]
+    for module in modules:
+        importlib.import_module(module)
+
+
+def _worker(variant: str, consumers: int) -> None:
+    """Time one build + synth in this (fresh) process and print the figures as JSON."""
+    _preimport(variant)
+    with tempfile.TemporaryDirectory(prefix="synth-bench-") as outdir:
+        start = time.perf_counter()
+        assembly = _build(variant, consumers, outdir)
+        synth_s = time.perf_counter() - start
+        resources = 0
+        template_bytes = 0
+        max_resources = 0
+        templates = 0
+        for path in Path(outdir).glob("*.template.json"):
+            template = json.loads(path.read_text())
+            count = len(template.get("Resources", {}))
+            resources += count
+            max_resources = max(max_resources, count)
+            template_bytes += path.stat().st_size
+            templates += 1
+        del assembly
+    print(
+        json.dumps(
+            {
+                "synth_s": synth_s,
+                "resources": resources,
+                "template_bytes": template_bytes,
+                "max_resources": max_resources,
+                "templates": templates,
+            }
+        )
+    )
+
+
+# -- the driver -----------------------------------------------------------------------------------
+
+
+def _ensure_solutions(site: Path) -> bool:
+    if (site / "aws_solutions_constructs").is_dir():
+        return True
+    print(f"installing Solutions Constructs {SOLUTIONS_VERSION} (--no-deps) into {site} ...")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(site),
+            *SOLUTIONS_PACKAGES,
+        ],
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def _measure(variant: str, consumers: int, site: Path) -> dict[str, float]:
+    env = {**os.environ, **ENV_VARS}
+    if variant == "solutions":
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, __file__, "--worker", variant, str(consumers)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{variant} N={consumers} failed:\n{result.stderr[-3000:]}")
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["process_s"] = time.perf_counter() - start
+    return figures
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x" if base else "n/a"
+
+
+def _table(
+    results: dict[tuple[str, int], list[dict[str, float]]], sizes: list[int], variants: list[str]
+) -> str:
+    lines = [
+        "| N | arm | synth s (median) | vs L2 | process s | resources | per consumer | vs L2 "
+        "| template KB | vs L2 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        base = {
+            k: statistics.median(r[k] for r in results[("plain_l2", n)])
+            for k in ("synth_s", "resources", "template_bytes")
+        }
+        for variant in variants:
+            runs = results[(variant, n)]
+            synth = statistics.median(r["synth_s"] for r in runs)
+            process = statistics.median(r["process_s"] for r in runs)
+            resources = runs[0]["resources"]
+            size = runs[0]["template_bytes"]
+            lines.append(
+                f"| {n} | {LABELS[variant]} | {synth:.2f} | {_ratio(synth, base['synth_s'])} "
+                f"| {process:.2f} | {resources:.0f} | {resources / n:.1f} "
+                f"| {_ratio(resources, base['resources'])} | {size / 1024:.0f} "
+                f"| {_ratio(size, base['template_bytes'])} |"
+            )
+    return "\n".join(lines)
+
+
+def _time_tests() -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests",
+            "-q",
+            "-k",
+            "not local",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **ENV_VARS},
+        check=False,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N=1,10 and one repetition")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 10, 25, 50],
+        help="consumer counts, e.g. 1,10,25,50",
+    )
+    parser.add_argument("--solutions-site", type=Path, default=Path("/tmp/bench-sc/site"))
+    parser.add_argument("--skip-solutions", action="store_true")
+    parser.add_argument("--with-tests", action="store_true", help="also time the test suite")
+    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker[0], int(args.worker[1]))
+        return
+    sizes, reps = ([1, 10], 1) if args.quick else (args.sizes, args.reps)
+    variants = list(VARIANTS)
+    if args.skip_solutions or not _ensure_solutions(args.solutions_site):
+        variants.remove("solutions")
+    results: dict[tuple[str, int], list[dict[str, float]]] = {}
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {reps} repetition(s), arms interleaved",
+        flush=True,
+    )
+    for rep in range(reps):
+        for n in sizes:
+            order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
+            for variant in order:
+                figures = _measure(variant, n, args.solutions_site)
+                results.setdefault((variant, n), []).append(figures)
+                print(
+                    f"  rep {rep + 1} N={n:>3} {LABELS[variant]:<21} "
+                    f"synth {figures['synth_s']:.2f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    print(_table(results, sizes, variants))
+    if args.with_tests:
+        print(f"\ntest suite (pytest tests -k 'not local'): {_time_tests():.1f} s wall")
+
+
+if __name__ == "__main__":
+    main()
