@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
+from event_fanout.constructs.consumer_shards import (
+    DEFAULT_RESOURCE_BUDGET,
+    ConsumerPlacement,
+    ConsumersShard,
+)
 from event_fanout.constructs.validation import Validator
 
 #: EventBridge's default quota of rules per bus.
@@ -42,6 +48,14 @@ class EventFanout(Construct):
         Retention of the queue for events EventBridge could not deliver. Default 14 days.
     removal_policy:
         Applied to the undeliverable-events queue and passed to consumers by default.
+    consumers_per_stack:
+        How many consumers one CloudFormation template holds before the next ones go into a
+        nested stack (``ConsumersShard1``, ``2``, ...). Default ``None``: automatic, the
+        fan-out's stack is filled up to ``resource_budget`` resources, then each shard is. A
+        fan-out that fits in its stack gets no nested stack. For consumers to move into a
+        shard with their function, pass ``handler=`` a factory (see :meth:`add_consumer`).
+    resource_budget:
+        Resources per template the automatic mode fills up to (CloudFormation's limit is 500).
 
     Attributes
     ----------
@@ -60,6 +74,8 @@ class EventFanout(Construct):
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         undeliverable_retention_period: Duration = Duration.days(14),
         removal_policy: RemovalPolicy | None = None,
+        consumers_per_stack: int | None = None,
+        resource_budget: int = DEFAULT_RESOURCE_BUDGET,
     ) -> None:
         super().__init__(scope, construct_id)
         v = Validator(self)
@@ -74,6 +90,8 @@ class EventFanout(Construct):
         v.seconds_range(
             "undeliverable_retention_period", undeliverable_retention_period, 60, 14 * 86_400
         )
+        v.int_range("consumers_per_stack", consumers_per_stack, 1, MAX_RULES_PER_BUS)
+        v.int_range("resource_budget", resource_budget, 50, 500)
         v.raise_if_any()
 
         self.alarm_actions = tuple(alarm_actions)
@@ -122,6 +140,9 @@ class EventFanout(Construct):
         )
         add_actions([self.undeliverable_events_alarm], self.alarm_actions)
         self._consumers_scope = Construct(self, "Consumers")
+        self._placement = ConsumerPlacement(
+            self, self._consumers_scope, consumers_per_stack, resource_budget
+        )
         self.consumers: dict[str, FanoutConsumer] = {}
 
     def add_consumer(self, consumer_id: str, **props: Any) -> FanoutConsumer:
@@ -129,6 +150,11 @@ class EventFanout(Construct):
 
         The fan-out supplies the bus, its undeliverable-events queue, its alarm actions and its
         removal policy unless the consumer overrides them.
+
+        ``handler`` may be a function or a factory ``(scope) -> aws_lambda.Function``. A factory
+        is called with a scope in the stack the consumer goes into, so a consumer moved into a
+        nested stack takes its function (and the function's role and log group) with it: the
+        way to grow a fan-out past one stack.
         """
         v = Validator(self)
         v.require(
@@ -156,8 +182,21 @@ class EventFanout(Construct):
         props.setdefault("alarm_actions", self.alarm_actions)
         props.setdefault("target_dead_letter_queue", self.undeliverable_events_queue)
         props.setdefault("removal_policy", self.removal_policy)
-        consumer = FanoutConsumer(
-            self._consumers_scope, consumer_id, event_bus=self.event_bus, **props
-        )
+        target = self._placement.next_scope()
+        created: list[Construct] = []
+        handler = props.get("handler")
+        if callable(handler) and not isinstance(handler, Construct):
+            factory: Callable[[Construct], lambda_.IFunction] = handler
+            handler_scope = Construct(target, f"{consumer_id}Handler")
+            props["handler"] = factory(handler_scope)
+            created.append(handler_scope)
+        consumer = FanoutConsumer(target, consumer_id, event_bus=self.event_bus, **props)
+        # A handler built elsewhere gets the event source mapping in its own stack.
+        self._placement.placed([consumer, *created], extra=0 if created else 1)
         self.consumers[consumer_id] = consumer
         return consumer
+
+    @property
+    def shards(self) -> tuple[ConsumersShard, ...]:
+        """The nested stacks holding consumers, in creation order (empty if all fit here)."""
+        return tuple(self._placement.shards)

@@ -1,0 +1,176 @@
+"""A fan-out larger than one CloudFormation stack: 120 consumers spread over nested stacks.
+
+GIVEN a fan-out with 120 consumers whose handlers are built by a factory (so each function
+moves into a shard with its consumer), WHEN the app is synthesized (once for the module),
+THEN every template, the parent's and each nested stack's, stays within CloudFormation's
+limits, every consumer appears exactly once, and cfn-lint finds no error.
+
+cfn-lint takes ~15 s per 450-resource template on one core, so by default it checks the
+parent (where the cross-stack wiring lands) and the first shard (every full shard has the
+same shape), in parallel; ``EVENT_FANOUT_LINT_ALL_SHARDS=1`` lints every template.
+CDK's built-in template validation is switched off for this app: cfn-lint is the check here,
+and running both doubles the synth time.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, DefaultStackSynthesizer, Duration, Stack
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from event_fanout import EventFanout
+from event_fanout.constructs.consumer_shards import ConsumersShard
+from tests.conftest import ENV, cdk_context, new_function, new_stack
+from tests.template_checks import cfn_lint
+
+CONSUMERS = 120
+MAX_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1_000_000
+
+
+def handler_factory(scope: Construct) -> lambda_.Function:
+    return lambda_.Function(
+        scope,
+        "Fn",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        timeout=Duration.seconds(30),
+    )
+
+
+@dataclass
+class Synthesized:
+    fanout: EventFanout
+    #: Template file name -> template, the parent's first.
+    templates: dict[str, dict[str, Any]]
+    sizes: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def big() -> Synthesized:
+    outdir = tempfile.mkdtemp(prefix="sharding-")
+    app = App(context=cdk_context(), outdir=outdir, builtin_cloud_formation_validation=False)
+    stack = Stack(
+        app,
+        "Big",
+        env=ENV,
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+    topic = sns.Topic(stack, "Alarms")
+    fanout = EventFanout(
+        stack, "Fanout", event_bus_name="big", alarm_actions=[cw_actions.SnsAction(topic)]
+    )
+    for i in range(CONSUMERS):
+        fanout.add_consumer(
+            f"Consumer{i}",
+            handler=handler_factory,
+            event_pattern=events.EventPattern(source=["big"], detail_type=[f"Type{i}"]),
+        )
+    assembly = app.synth()
+    parent = assembly.get_stack_by_name("Big")
+    files = [Path(parent.template_full_path), *sorted(Path(outdir).glob("*.nested.template.json"))]
+    return Synthesized(
+        fanout,
+        {f.name: json.loads(f.read_text()) for f in files},
+        {f.name: f.stat().st_size for f in files},
+    )
+
+
+def test_consumers_spread_over_nested_stacks(big: Synthesized) -> None:
+    shards = big.fanout.shards
+    assert len(shards) >= 3
+    assert all(isinstance(s, ConsumersShard) for s in shards)
+    assert [s.node.id for s in shards] == [f"ConsumersShard{i + 1}" for i in range(len(shards))]
+    assert len(big.templates) == 1 + len(shards)
+    parent = next(iter(big.templates.values()))
+    nested = [r for r in parent["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"]
+    assert len(nested) == len(shards)
+
+
+def test_no_template_exceeds_cloudformation_limits(big: Synthesized) -> None:
+    for name, template in big.templates.items():
+        assert len(template["Resources"]) <= MAX_RESOURCES, name
+        assert big.sizes[name] < MAX_TEMPLATE_BYTES, name
+        assert len(template.get("Parameters", {})) <= 200, name
+        assert len(template.get("Outputs", {})) <= 200, name
+
+
+def test_every_consumer_present_exactly_once(big: Synthesized) -> None:
+    rules = [
+        r["Properties"]["Description"]
+        for t in big.templates.values()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+    ]
+    consumers = [d.rsplit("/", 1)[-1] for d in rules]
+    assert sorted(consumers) == sorted(f"Consumer{i}" for i in range(CONSUMERS))
+    functions = [
+        r
+        for t in big.templates.values()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert len(functions) == CONSUMERS
+    assert len(big.fanout.consumers) == CONSUMERS
+
+
+def test_each_consumer_and_its_function_share_a_stack(big: Synthesized) -> None:
+    for consumer in big.fanout.consumers.values():
+        assert Stack.of(consumer) is Stack.of(consumer.function)
+
+
+def _lint_errors(template: dict[str, Any]) -> list[str]:
+    return [f for f in cfn_lint(template) if f.startswith("E")]
+
+
+def test_templates_pass_cfn_lint(big: Synthesized) -> None:
+    names = list(big.templates)
+    if os.environ.get("EVENT_FANOUT_LINT_ALL_SHARDS") != "1":
+        names = names[:2]  # the parent and ConsumersShard1
+    spawn = multiprocessing.get_context("spawn")  # no fork of a process running the jsii kernel
+    with ProcessPoolExecutor(
+        max_workers=min(len(names), os.cpu_count() or 1), mp_context=spawn
+    ) as pool:
+        found = dict(
+            zip(names, pool.map(_lint_errors, [big.templates[n] for n in names]), strict=True)
+        )
+    assert found == {name: [] for name in names}
+
+
+def test_small_fanout_gets_no_nested_stack() -> None:
+    stack = new_stack("Small")
+    fanout = EventFanout(stack, "Fanout")
+    for i in range(3):
+        fanout.add_consumer(
+            f"C{i}",
+            handler=new_function(stack, f"Fn{i}"),
+            event_pattern=events.EventPattern(source=["x"]),
+        )
+    assert fanout.shards == ()
+    assert all(Stack.of(c) is stack for c in fanout.consumers.values())
+
+
+def test_consumers_per_stack_fixes_the_shard_size() -> None:
+    stack = new_stack("Fixed")
+    fanout = EventFanout(stack, "Fanout", consumers_per_stack=2)
+    for i in range(5):
+        fanout.add_consumer(
+            f"C{i}", handler=handler_factory, event_pattern=events.EventPattern(source=["x"])
+        )
+    homes = [Stack.of(c).node.id for c in fanout.consumers.values()]
+    assert homes == ["Fixed", "Fixed", "ConsumersShard1", "ConsumersShard1", "ConsumersShard2"]
