@@ -44,7 +44,7 @@ class CdkApp:
     stack_name: str
     app: str | None = None
     workdir: Path = REPO_ROOT
-    output_dir: Path = REPO_ROOT / "cdk.out.local"
+    output_dir: Path = REPO_ROOT / ".local-aws" / "cdk.out"
 
     @property
     def template_path(self) -> Path:
