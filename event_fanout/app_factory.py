@@ -10,11 +10,26 @@ import os
 from typing import Any
 
 from aws_cdk import App, Environment, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NIST80053R5Checks,
+    ServerlessChecks,
+)
 
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
 
 STACK_ID = "CampaignBudgets"
+
+
+def add_nag_packs(app: App) -> None:
+    """The four packs security reviewers run: AWS Solutions, Serverless, NIST 800-53 R5, HIPAA."""
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app),
+        ServerlessChecks(app),
+        NIST80053R5Checks(app),
+        HIPAASecurityChecks(app),
+    )
 
 
 def build_app(app: App | None = None, **stack_kwargs: Any) -> tuple[App, CampaignBudgetStack]:
@@ -32,5 +47,5 @@ def build_app(app: App | None = None, **stack_kwargs: Any) -> tuple[App, Campaig
         ),
     )
     stack = CampaignBudgetStack(app, STACK_ID, **stack_kwargs)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    add_nag_packs(app)
     return app, stack

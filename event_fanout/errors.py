@@ -8,6 +8,7 @@ the message says exactly which construct, which argument, what was given and wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def _show(value: object) -> str:
             return str(to_human())
         except Exception:  # an unresolved token cannot be rendered; show it raw
             return repr(value)
+    if isinstance(value, Enum):
+        return f"{type(value).__name__}.{value.name}"
     node = getattr(value, "node", None)
     if node is not None and hasattr(node, "path"):
         return f"{type(value).__name__} at {node.path!r}"

@@ -90,3 +90,27 @@ def test_readme_catalogue_lists_every_rejected_configuration() -> None:
         "README catalogue is stale: run EVENT_FANOUT_UPDATE_DOCS=1 pytest tests/test_readme.py"
     )
     assert len(CASES) >= 25
+
+
+def _nag_table() -> str:
+    from event_fanout.constructs import nag_acknowledgements
+
+    lines = ["| Resources | Rule | Reason |", "| --- | --- | --- |"]
+    for resources, rules in nag_acknowledgements.ALL.items():
+        for rule, reason in rules.items():
+            lines.append(f"| {resources} | `{rule}` | {reason} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_readme_lists_every_nag_acknowledgement_of_the_library() -> None:
+    text = README.read_text()
+    expected = _nag_table()
+    pattern = re.compile(r"(<!-- nag -->\n)(.*?)(<!-- /nag -->)", re.S)
+    match = pattern.search(text)
+    assert match, "README has no nag markers"
+    if UPDATE and match.group(2) != expected:
+        README.write_text(pattern.sub(lambda m: m.group(1) + expected + m.group(3), text))
+        return
+    assert match.group(2) == expected, (
+        "README nag table is stale: run EVENT_FANOUT_UPDATE_DOCS=1 pytest tests/test_readme.py"
+    )

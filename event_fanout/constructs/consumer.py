@@ -6,27 +6,35 @@ import re
 from collections.abc import Sequence
 
 from aws_cdk import (
-    Acknowledgment,
     Annotations,
     Duration,
     Names,
     RemovalPolicy,
     Token,
-    Validations,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer_alarms import ConsumerAlarms, queue_depth_alarm
+from event_fanout.constructs.encryption import (
+    SUPPORTED_ENCRYPTION,
+    allow_rule_to_use_key,
+    create_queue_key,
+    is_bus_wide,
+    queue_encryption_props,
+    rule_arn,
+)
 from event_fanout.constructs.idempotency_table import IdempotencyTable
 from event_fanout.constructs.lookups import child_path, seconds_duration, stack_facts
 from event_fanout.constructs.options import Idempotency
+from event_fanout.constructs.queue_target import ConsumerQueueTarget, allow_rules_to_send
 from event_fanout.constructs.runtime_layer import (
     POWERTOOLS_LAYER_VERSION,
     RuntimeLayer,
@@ -140,6 +148,8 @@ class FanoutConsumer(Construct):
         attach_runtime_layers: bool = True,
         powertools_layer_version: int = POWERTOOLS_LAYER_VERSION,
         removal_policy: RemovalPolicy | None = None,
+        encryption: sqs.QueueEncryption | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Known without asking the jsii kernel: saves a round trip per use.
@@ -164,8 +174,16 @@ class FanoutConsumer(Construct):
             max_message_age=max_message_age,
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,
+            encryption=encryption,
+            encryption_key=encryption_key,
         )
         self.function = handler
+        #: The customer-managed key of the queues, or None for SQS-managed SSE.
+        self.encryption_key: kms.IKey | None = encryption_key
+        if encryption == sqs.QueueEncryption.KMS and encryption_key is None:
+            self.encryption_key = create_queue_key(
+                self, "QueueKey", f"Encrypts the queues of {self.node.path}", removal_policy
+            )
 
         queue_name = _queue_name(self, fifo)
         # What Stack.format_arn(service="sqs", resource=queue_name) returns, without the call.
@@ -175,7 +193,7 @@ class FanoutConsumer(Construct):
             self,
             "DeadLetterQueue",
             fifo=fifo or None,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            **queue_encryption_props(self.encryption_key),
             enforce_ssl=True,
             retention_period=dead_letter_retention_period,
             # Only this consumer's queue may redrive into it, and only it may be redriven to.
@@ -186,6 +204,7 @@ class FanoutConsumer(Construct):
             ),
             removal_policy=removal_policy,
         )
+        nag.acknowledge(self.dead_letter_queue, nag.DEAD_LETTER_QUEUE)
         self.queue = sqs.Queue(
             self,
             "Queue",
@@ -193,7 +212,7 @@ class FanoutConsumer(Construct):
             fifo=fifo or None,
             # The body holds the whole event, id included: identical bodies are duplicates.
             content_based_deduplication=True if fifo else None,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            **queue_encryption_props(self.encryption_key),
             enforce_ssl=True,
             retention_period=retention_period,
             visibility_timeout=visibility_timeout or derived_visibility,
@@ -206,14 +225,24 @@ class FanoutConsumer(Construct):
         self.target_dead_letter_queue = target_dead_letter_queue or self._own_undeliverable_queue(
             alarm_actions
         )
+        # A key policy must name the rule: give it a known name so its ARN needs no reference.
+        target_dlq = self.target_dead_letter_queue
+        target_dlq_key = None if is_bus_wide(target_dlq) else target_dlq.encryption_master_key
+        own_key = None if is_bus_wide(self.encryption_key) else self.encryption_key
+        key_rule_arn: str | None = None
+        rule_name: str | None = None
+        if own_key is not None or target_dlq_key is not None:
+            rule_name = Names.unique_resource_name(self, max_length=64, separator="-")
+            key_rule_arn = rule_arn(self, event_bus, rule_name)
         self.rule = events.Rule(
             self,
             "Rule",
+            rule_name=rule_name,
             event_bus=event_bus,
             event_pattern=event_pattern,
             description=f"Fan-out consumer {self._path}",
             targets=[
-                targets.SqsQueue(
+                ConsumerQueueTarget(
                     self.queue,
                     dead_letter_queue=self.target_dead_letter_queue,
                     retry_attempts=retry_attempts,
@@ -222,6 +251,15 @@ class FanoutConsumer(Construct):
                 )
             ],
         )
+        # Only this rule may send to the queue (and to the DLQ, unless it admits the whole bus);
+        # EventBridge encrypts with the queue's key and, for undeliverable events, the DLQ's key.
+        source_arn = key_rule_arn or self.rule.rule_arn
+        allow_rules_to_send(self.queue, source_arn)
+        if not is_bus_wide(target_dlq):
+            allow_rules_to_send(target_dlq, source_arn)
+        allow_rule_to_use_key(own_key, self.rule, source_arn)
+        if target_dlq_key is not own_key:
+            allow_rule_to_use_key(target_dlq_key, self.rule, source_arn)
 
         self.event_source = event_sources.SqsEventSource(
             self.queue,
@@ -231,6 +269,9 @@ class FanoutConsumer(Construct):
             report_batch_item_failures=True,
         )
         handler.add_event_source(self.event_source)
+        for child in handler.node.children:
+            if isinstance(child, lambda_.EventSourceMapping):
+                nag.acknowledge(child, nag.EVENT_SOURCE_MAPPING)
 
         self.idempotency_table = self._wire_idempotency(
             handler, idempotency, dead_letter_retention_period, removal_policy
@@ -272,6 +313,8 @@ class FanoutConsumer(Construct):
         max_message_age: Duration,
         retry_attempts: int,
         max_event_age: Duration,
+        encryption: sqs.QueueEncryption | None,
+        encryption_key: kms.IKey | None,
     ) -> Duration:
         """Check every argument against AWS's limits; return the derived visibility timeout."""
         v = Validator(self)
@@ -333,6 +376,21 @@ class FanoutConsumer(Construct):
         )
         v.int_range("max_concurrency", max_concurrency, 2, 1000, "or None for no cap")
         v.int_range("max_receive_count", max_receive_count, 1, 1000)
+        v.require(
+            encryption is None or encryption in SUPPORTED_ENCRYPTION,
+            "encryption",
+            encryption,
+            "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
+            "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
+            "unencrypted queues are not offered; pass KMS with or without encryption_key",
+        )
+        v.require(
+            encryption_key is None or encryption in (None, sqs.QueueEncryption.KMS),
+            "encryption_key",
+            encryption_key,
+            f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
+            "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
+        )
         v.int_range("retry_attempts", retry_attempts, *RETRY_ATTEMPTS_RANGE)
         v.seconds_range(
             "max_event_age",
@@ -462,17 +520,11 @@ class FanoutConsumer(Construct):
         queue = sqs.Queue(
             self,
             "UndeliverableEvents",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            **queue_encryption_props(self.encryption_key),
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        Validations.of(queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-SQS3",
-                reason="This queue is itself a dead-letter queue: the rule's target sends the "
-                "events it could not deliver here.",
-            )
-        )
+        nag.acknowledge(queue, nag.DEAD_LETTER_QUEUE)
         alarm = queue_depth_alarm(
             self,
             "UndeliverableEventsDepth",

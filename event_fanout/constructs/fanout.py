@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
 from event_fanout.constructs.consumer_shards import (
@@ -19,6 +21,15 @@ from event_fanout.constructs.consumer_shards import (
     ConsumerPlacement,
     ConsumersShard,
 )
+from event_fanout.constructs.encryption import (
+    SUPPORTED_ENCRYPTION,
+    allow_rule_to_use_key,
+    bus_rules_arn_pattern,
+    create_queue_key,
+    mark_bus_wide,
+    queue_encryption_props,
+)
+from event_fanout.constructs.queue_target import allow_rules_to_send
 from event_fanout.constructs.validation import Validator
 
 #: EventBridge's default quota of rules per bus.
@@ -76,6 +87,8 @@ class EventFanout(Construct):
         removal_policy: RemovalPolicy | None = None,
         consumers_per_stack: int | None = None,
         resource_budget: int = DEFAULT_RESOURCE_BUDGET,
+        encryption: sqs.QueueEncryption | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         v = Validator(self)
@@ -92,10 +105,32 @@ class EventFanout(Construct):
         )
         v.int_range("consumers_per_stack", consumers_per_stack, 1, MAX_RULES_PER_BUS)
         v.int_range("resource_budget", resource_budget, 50, 500)
+        v.require(
+            encryption is None or encryption in SUPPORTED_ENCRYPTION,
+            "encryption",
+            encryption,
+            "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
+            "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
+            "unencrypted queues are not offered; pass KMS with or without encryption_key",
+        )
+        v.require(
+            encryption_key is None or encryption in (None, sqs.QueueEncryption.KMS),
+            "encryption_key",
+            encryption_key,
+            f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
+            "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
+        )
         v.raise_if_any()
 
         self.alarm_actions = tuple(alarm_actions)
         self.removal_policy = removal_policy
+        self.encryption = encryption
+        #: Key of the fan-out's queues (and its consumers', unless they pass their own).
+        self.encryption_key: kms.IKey | None = encryption_key
+        if encryption == sqs.QueueEncryption.KMS and encryption_key is None:
+            self.encryption_key = create_queue_key(
+                self, "QueueKey", f"Encrypts the queues of {self.node.path}", removal_policy
+            )
         self.event_bus: events.IEventBus = event_bus or events.EventBus(
             self, "Bus", event_bus_name=event_bus_name
         )
@@ -115,19 +150,20 @@ class EventFanout(Construct):
         self.undeliverable_events_queue = sqs.Queue(
             self,
             "UndeliverableEvents",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            **queue_encryption_props(self.encryption_key),
             enforce_ssl=True,
             retention_period=undeliverable_retention_period,
             removal_policy=removal_policy,
         )
-        Validations.of(self.undeliverable_events_queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-SQS3",
-                reason="This queue is itself a dead-letter queue: every consumer rule's target "
-                "sends the events it could not deliver here (cdk-nag only recognises DLQs "
-                "attached through an SQS redrive policy).",
-            )
-        )
+        # One statement for every rule on the bus, whatever the number of consumers: one per
+        # rule would break SQS's limit of 20 statements per queue policy.
+        bus_rules = bus_rules_arn_pattern(self, self.event_bus)
+        allow_rules_to_send(self.undeliverable_events_queue, bus_rules, like=True)
+        mark_bus_wide(self.undeliverable_events_queue)
+        if self.encryption_key is not None:
+            allow_rule_to_use_key(self.encryption_key, self, bus_rules, like=True)
+            mark_bus_wide(self.encryption_key)
+        nag.acknowledge(self.undeliverable_events_queue, nag.DEAD_LETTER_QUEUE)
         self.undeliverable_events_alarm = queue_depth_alarm(
             self,
             "UndeliverableEventsDepth",
@@ -182,6 +218,9 @@ class EventFanout(Construct):
         props.setdefault("alarm_actions", self.alarm_actions)
         props.setdefault("target_dead_letter_queue", self.undeliverable_events_queue)
         props.setdefault("removal_policy", self.removal_policy)
+        if "encryption" not in props and "encryption_key" not in props:
+            props["encryption"] = self.encryption
+            props["encryption_key"] = self.encryption_key
         target = self._placement.next_scope()
         created: list[Construct] = []
         handler = props.get("handler")

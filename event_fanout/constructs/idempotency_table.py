@@ -7,6 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.runtime.constants import (
     IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     IDEMPOTENCY_KEY_ATTRIBUTE,
@@ -59,3 +60,4 @@ class IdempotencyTable(Construct):
             encryption_key=encryption_key,
             removal_policy=removal_policy,
         )
+        nag.acknowledge(self.table, nag.IDEMPOTENCY_TABLE)

@@ -17,12 +17,12 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from event_fanout.constructs.fanout import EventFanout
 from event_fanout.constructs.options import Idempotency
+from event_fanout.stacks.consumer_function import acknowledge, consumer_function, logs_key
 
 HANDLERS_DIR = Path(__file__).parent / "handlers"
 EVENT_SOURCE = "ads.campaigns"
@@ -55,6 +55,7 @@ class CampaignBudgetStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.alarm_topic = self._alarm_topic()
+        self.logs_key = logs_key(self)
         self.fanout = EventFanout(
             self,
             "Campaigns",
@@ -94,6 +95,7 @@ class CampaignBudgetStack(Stack):
             handler=audit,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
             batch_size=10,
+            max_concurrency=5,
         )
 
         notification = self._function(
@@ -111,6 +113,7 @@ class CampaignBudgetStack(Stack):
                 detail={"newBudget": events.Match.greater_than(notification_threshold)},
             ),
             batch_size=5,
+            max_concurrency=2,
             max_message_age=Duration.minutes(2),
         )
 
@@ -133,7 +136,7 @@ class CampaignBudgetStack(Stack):
         return sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
 
     def _effects_table(self, construct_id: str, partition_key: str) -> dynamodb.Table:
-        return dynamodb.Table(
+        table = dynamodb.Table(
             self,
             construct_id,
             partition_key=dynamodb.Attribute(
@@ -145,42 +148,28 @@ class CampaignBudgetStack(Stack):
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        acknowledge(
+            table,
+            {
+                "DynamoDBInBackupPlan": (
+                    "Point-in-time recovery (35 days, continuous) is on. The reference stack "
+                    "adds no AWS Backup plan: production accounts select tables into their "
+                    "organisation's backup plan by tag."
+                )
+            },
+        )
+        return table
 
     def _function(
         self, construct_id: str, handler: str, table_env: str, table: dynamodb.Table
     ) -> lambda_.Function:
-        """A consumer function with its own log group and a role scoped to it.
-
-        The role is written out rather than taking ``AWSLambdaBasicExecutionRole``: that managed
-        policy lets the function write to every log group in the account.
-        """
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {construct_id}",
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
+        function = consumer_function(
             self,
             construct_id,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
             handler=handler,
-            code=lambda_.Code.from_asset(
-                str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc", "__init__.py"]
-            ),
-            timeout=Duration.seconds(30),
-            memory_size=256,
-            role=role,
-            log_group=log_group,
+            code_dir=HANDLERS_DIR,
             environment={table_env: table.table_name},
+            log_key=self.logs_key,
         )
         table.grant_read_write_data(function)
         return function

@@ -96,7 +96,7 @@ def test_only_the_consumers_rule_may_send_to_its_queue(built: Built) -> None:
     ]
     assert allows == [
         {
-            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Action": "sqs:SendMessage",
             "Condition": {
                 "ArnEquals": {
                     "aws:SourceArn": {"Fn::GetAtt": [built.logical_id(consumer.rule), "Arn"]}

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
 from tests.conftest import new_function, new_stack
@@ -61,6 +63,26 @@ def _imported_function(stack: Stack) -> None:
     fanout = EventFanout(stack, "Fanout")
     fn = lambda_.Function.from_function_name(stack, "Imported", "existing-fn")
     fanout.add_consumer("Audit", handler=fn, event_pattern=PATTERN)
+
+
+def _key_with_sqs_managed_fanout(stack: Stack) -> None:
+    key = kms.Key(stack, "Key")
+    EventFanout(stack, "Fanout", encryption=sqs.QueueEncryption.SQS_MANAGED, encryption_key=key)
+
+
+def _key_with_sqs_managed_consumer(stack: Stack) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    fanout.add_consumer(
+        "Audit",
+        handler=new_function(stack, "Fn"),
+        event_pattern=PATTERN,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        encryption_key=kms.Key(stack, "Key"),
+    )
+
+
+def _aws_managed_key_fanout(stack: Stack) -> None:
+    EventFanout(stack, "Fanout", encryption=sqs.QueueEncryption.KMS_MANAGED)
 
 
 def _bus_and_bus_name(stack: Stack) -> None:
@@ -288,6 +310,46 @@ CASES = [
         "",
         "an imported function offers neither",
         build=_imported_function,
+    ),
+    Case(
+        "aws_managed_key_consumer",
+        {"encryption": sqs.QueueEncryption.KMS_MANAGED},
+        "encryption",
+        "QueueEncryption.KMS_MANAGED",
+        "EventBridge cannot use the AWS-managed alias/aws/sqs key",
+    ),
+    Case(
+        "unencrypted_consumer",
+        {"encryption": sqs.QueueEncryption.UNENCRYPTED},
+        "encryption",
+        "QueueEncryption.UNENCRYPTED",
+        "unencrypted queues are not offered",
+    ),
+    Case(
+        "aws_managed_key_fanout",
+        {},
+        "encryption",
+        "QueueEncryption.KMS_MANAGED",
+        "pass KMS with or without encryption_key",
+        path="Test/Fanout",
+        build=_aws_managed_key_fanout,
+    ),
+    Case(
+        "key_with_sqs_managed_fanout",
+        {},
+        "encryption_key",
+        "Key at 'Test/Key'",
+        "drop encryption_key",
+        path="Test/Fanout",
+        build=_key_with_sqs_managed_fanout,
+    ),
+    Case(
+        "key_with_sqs_managed_consumer",
+        {},
+        "encryption_key",
+        "Key at 'Test/Key'",
+        "pass encryption=QueueEncryption.KMS with the key",
+        build=_key_with_sqs_managed_consumer,
     ),
     Case(
         "bus_and_bus_name",

@@ -1,0 +1,49 @@
+"""The cdk-nag findings this library acknowledges, each on the one resource it concerns.
+
+Every entry is listed in the README ("cdk-nag acknowledgements the library applies") and a test
+keeps that list equal to this module.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+#: rule id -> reason, for a queue that is itself a dead-letter queue.
+DEAD_LETTER_QUEUE = {
+    "AwsSolutions::AwsSolutions-SQS3": (
+        "This queue is itself a dead-letter queue; cdk-nag only recognises DLQs attached through "
+        "an SQS redrive policy, not EventBridge targets' dead-letter configs."
+    ),
+    "Serverless::Serverless-SQSRedrivePolicy": (
+        "This queue is itself a dead-letter queue: a redrive policy on it would move failed "
+        "messages a second time, away from the alarm that watches it."
+    ),
+}
+#: rule id -> reason, for the idempotency table.
+IDEMPOTENCY_TABLE = {
+    f"{pack}::{pack}-DynamoDBInBackupPlan": (
+        "Holds short-lived deduplication markers that expire by TTL; point-in-time recovery is "
+        "on. Restoring an old backup would resurrect expired keys, not recover data."
+    )
+    for pack in ("NIST.800.53.R5", "HIPAA.Security")
+}
+#: rule id -> reason, for the SQS event source mapping.
+EVENT_SOURCE_MAPPING = {
+    "Serverless::Serverless-LambdaEventSourceMappingDestination": (
+        "On-failure destinations exist only for stream and Kafka sources; for SQS the failure "
+        "path is the queue's redrive policy to its dead-letter queue, which this library sets."
+    ),
+}
+
+ALL = {
+    "dead-letter queues (consumer DLQs, undeliverable-events queues)": DEAD_LETTER_QUEUE,
+    "idempotency tables": IDEMPOTENCY_TABLE,
+    "SQS event source mappings": EVENT_SOURCE_MAPPING,
+}
+
+
+def acknowledge(construct: IConstruct, rules: dict[str, str]) -> None:
+    """Acknowledge ``rules`` on ``construct`` (and so on the resources it contains)."""
+    for rule_id, reason in rules.items():
+        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
