@@ -15,7 +15,6 @@ from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
 from tests.conftest import ENV, cdk_context
 from tests.template_checks import cfn_lint, normalized
 
-
 NAG_PACKS = {"AwsSolutions", "Serverless", "NIST.800.53.R5", "HIPAA.Security"}
 
 
