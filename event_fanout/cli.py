@@ -20,7 +20,7 @@ from rich.table import Table
 from event_fanout.local.deploy import REPO_ROOT, DeployError
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment
 
-console = Console()
+console = Console(width=max(110, Console().width))
 STATE_DIR = REPO_ROOT / ".local-aws"
 STATE_FILE = STATE_DIR / "server.json"
 

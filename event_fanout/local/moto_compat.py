@@ -1,7 +1,7 @@
 """What moto's CloudFormation lacks or gets wrong with the fan-out's resources, bridged in one place.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Seven things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Eight things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -11,6 +11,10 @@ and tested against, :data:`MOTO_VERSION`):
 ``archive_event_pattern``
     ``AWS::Events::Archive`` passes its ``EventPattern`` object on unserialized (the Rule model
     ``json.dumps`` it, the Archive model forgets to), so the archive fails to parse it.
+``event_account_field``
+    Events delivered to targets lack the envelope's ``account`` field (moto's default input
+    template leaves it out), so consumers that validate the EventBridge envelope reject every
+    event as malformed.
 ``generated_name_length``
     Names CloudFormation generates (``<stack>-<logical id>-<suffix>``) are not cut to the
     resource's length limit, so an ``AWS::Events::Archive`` of a stack with a longer name fails
@@ -174,6 +178,43 @@ def _apply_archive_event_pattern() -> None:
     Archive.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
         create_from_cloudformation_json
     )
+
+
+# -- event_account_field ---------------------------------------------------------------------
+
+_MOTO_DEFAULT_INPUT_TEMPLATE = (
+    '{"id": "<id>", "time": <time>, "version": "0", "detail-type": "<detail-type>", '
+    '"source": "<source>", "region": "<region>", "resources": <resources>, "detail": <detail>}'
+)
+#: EventBridge's envelope as delivered to a target without an input transformer.
+_FULL_INPUT_TEMPLATE = (
+    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+    '"detail": <detail>}'
+)
+
+
+def _check_event_account_field() -> None:
+    from moto.events.utils import EventTemplateParser
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    paths = EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP
+    if template not in (_MOTO_DEFAULT_INPUT_TEMPLATE, _FULL_INPUT_TEMPLATE):
+        raise MotoCompatError(
+            "moto compatibility fix 'event_account_field': moto's default event input template "
+            f"changed (written against moto {MOTO_VERSION}): {template}"
+        )
+    if paths.get("account") != "$.account":
+        raise MotoCompatError(
+            "moto compatibility fix 'event_account_field': moto's input paths map has no "
+            "account path"
+        )
+
+
+def _apply_event_account_field() -> None:
+    from moto.events.utils import EventTemplateParser
+
+    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = _FULL_INPUT_TEMPLATE
 
 
 # -- generated_name_length ---------------------------------------------------------------------
@@ -701,6 +742,12 @@ FIXES: tuple[CompatFix, ...] = (
         "AWS::Events::Archive passes its EventPattern object on unserialized",
         _check_archive_event_pattern,
         _apply_archive_event_pattern,
+    ),
+    CompatFix(
+        "event_account_field",
+        "events delivered to targets lack the envelope's account field",
+        _check_event_account_field,
+        _apply_event_account_field,
     ),
     CompatFix(
         "generated_name_length",
