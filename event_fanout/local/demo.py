@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from event_fanout.local.deploy import AwsSession, CdkApp, bootstrap, deploy, session_for
 from event_fanout.local.publisher import Published, budget_stream, duplicate_deliveries, publish
@@ -71,9 +72,7 @@ def publish_demo_stream(
     normal = published.ids.get("normal", [])
     chosen = set(rng.sample(normal, round(len(normal) * duplicate_rate)))
     copies = {m.uuid: duplicate_deliveries(sqs, m.queue_url, chosen) for m in mappings}
-    extra = [
-        e for e in budget_stream(0, poison=poison, unmatched=unmatched, seed=seed + 1)
-    ]
+    extra = budget_stream(0, poison=poison, unmatched=unmatched, seed=seed + 1)
     late = publish(events_client, bus_name, extra)
     for kind, ids in late.ids.items():
         published.ids.setdefault(kind, []).extend(ids)
@@ -89,9 +88,16 @@ def drain(
     timeout: float = 300,
     log_dir: Path | None = None,
     on_batch: Callable[[DeployedMapping, int], None] | None = None,
+    transient_failure: Callable[[dict[str, Any]], bool] | None = None,
 ) -> EventSourceRunner:
     """Run every consumer until its queue is empty (poison messages end in the DLQs)."""
-    runner = EventSourceRunner(session, mappings, retry_delay=retry_delay, log_dir=log_dir)
+    runner = EventSourceRunner(
+        session,
+        mappings,
+        retry_delay=retry_delay,
+        log_dir=log_dir,
+        transient_failure=transient_failure,
+    )
     runner.run_until_drained(timeout=timeout, on_batch=on_batch)
     return runner
 

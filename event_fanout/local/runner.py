@@ -187,6 +187,9 @@ class EventSourceRunner:
         Seconds before a failed record is visible again (see the module docstring).
     log_dir:
         Where each function's stdout (its logs and EMF metrics) is written.
+    transient_failure:
+        Fault injection: records it returns True for fail this delivery as if the handler had
+        hit a transient error (they are not passed to the handler and are retried later).
     invocation_env:
         Added to each function's environment for the invocation, so the handlers' own boto3
         clients reach the emulator (``AWS_ENDPOINT_URL``, credentials, region).
@@ -200,6 +203,7 @@ class EventSourceRunner:
         retry_delay: int = 1,
         log_dir: Path | None = None,
         invocation_env: Mapping[str, str] | None = None,
+        transient_failure: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self.session = session
         self.mappings = mappings
@@ -209,6 +213,8 @@ class EventSourceRunner:
         self.stats: dict[str, MappingStats] = {m.uuid: MappingStats() for m in mappings}
         self._sqs = session.client("sqs")
         self._handlers: dict[str, Callable[..., Any]] = {}
+        self.transient_failure = transient_failure
+        self.injected_failures = 0
 
     # -- polling ------------------------------------------------------------------------------
 
@@ -238,8 +244,13 @@ class EventSourceRunner:
         messages = self.receive_batch(mapping)
         if not messages:
             return 0
-        event = {"Records": [sqs_event_record(m, mapping.queue_arn) for m in messages]}
-        failed_ids = self.invoke(mapping, event)
+        records = [sqs_event_record(m, mapping.queue_arn) for m in messages]
+        injected = {
+            r["messageId"] for r in records if self.transient_failure and self.transient_failure(r)
+        }
+        self.injected_failures += len(injected)
+        event = {"Records": [r for r in records if r["messageId"] not in injected]}
+        failed_ids = injected | (self.invoke(mapping, event) if event["Records"] else set())
         stats = self.stats[mapping.uuid]
         stats.records += len(messages)
         stats.message_ids.update(m["MessageId"] for m in messages)

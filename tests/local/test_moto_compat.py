@@ -1,0 +1,208 @@
+"""The moto compatibility fixes: each works against the real server, each guard is loud.
+
+Behaviour is checked on a small stack of our own (tests/local/mini_app.py) deployed with the
+real CDK CLI, so the fixes are tested independently of the reference stack.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from event_fanout.local import moto_compat
+from event_fanout.local.deploy import CdkApp, DeployError, bootstrap, deploy, session_for
+from event_fanout.local.runner import EventSourceRunner, discover_mappings
+from event_fanout.local.server import LocalAws, LocalAwsError, port_is_free
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).parent
+MINI_STACK = "EventFanoutCompatTest"
+
+
+@pytest.fixture(scope="module")
+def mini(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    app = CdkApp(
+        stack_name=MINI_STACK,
+        app=f"python {HERE / 'mini_app.py'}",
+        output_dir=Path(tmp_path_factory.mktemp("mini-cdk-out")),
+    )
+    bootstrap(local_aws.environment, app)
+    return deploy(local_aws.environment, app)
+
+
+def _resource(mini: dict[str, str], prefix: str) -> str:
+    return next(v for k, v in mini.items() if k.startswith(prefix))
+
+
+# -- behaviour against the running server -------------------------------------------------------
+
+
+def test_rule_on_a_custom_bus_routes_with_numeric_filter(local_aws: LocalAws, mini: Any) -> None:
+    session = session_for(local_aws.environment)
+    events, sqs = session.client("events"), session.client("sqs")
+    rules = events.list_rules(EventBusName="compat-bus")["Rules"]
+    assert len(rules) == 1  # event_bus_ref: the Ref resolved to the bus name
+    queue_url = sqs.get_queue_url(QueueName=_resource(mini, "Queue4A7E").rsplit("/", 1)[-1])[
+        "QueueUrl"
+    ]
+    events.put_events(
+        Entries=[
+            {"EventBusName": "compat-bus", "Source": "compat.test", "DetailType": "T",
+             "Detail": json.dumps({"amount": amount})}
+            for amount in (10, 11)
+        ]
+    )
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in messages]
+    assert [b["detail"]["amount"] for b in bodies] == [11]  # > 10 only
+    assert bodies[0]["account"] == "123456789012"  # event_account_field
+    sqs.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
+    )
+
+
+def test_archive_is_created_with_its_pattern(local_aws: LocalAws, mini: Any) -> None:
+    archives = session_for(local_aws.environment).client("events").list_archives()["Archives"]
+    (archive,) = archives
+    assert len(archive["ArchiveName"]) <= 48  # generated_name_length
+    assert archive["State"] == "ENABLED"  # archive_event_pattern: it parsed the pattern
+
+
+def test_alarm_and_queue_policy_are_deployed(local_aws: LocalAws, mini: Any) -> None:
+    session = session_for(local_aws.environment)
+    alarm_name = _resource(mini, "DeadLetterAlarm")
+    (alarm,) = session.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])[
+        "MetricAlarms"
+    ]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    sqs = session.client("sqs")
+    url = sqs.get_queue_url(QueueName=_resource(mini, "Queue4A7E").rsplit("/", 1)[-1])["QueueUrl"]
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])[
+        "Attributes"
+    ]["Policy"])
+    principals = [s["Principal"] for s in policy["Statement"]]
+    assert {"Service": "events.amazonaws.com"} in principals
+
+
+def test_runner_moves_poison_to_dlq_and_redrive_brings_it_back(
+    local_aws: LocalAws, mini: Any, tmp_path: Path
+) -> None:
+    session = session_for(local_aws.environment)
+    events, sqs = session.client("events"), session.client("sqs")
+    (mapping,) = discover_mappings(session, MINI_STACK, tmp_path)
+    assert (mapping.batch_size, mapping.batching_window_seconds, mapping.max_concurrency) == (
+        4, 1, 2,
+    )
+    events.put_events(
+        Entries=[
+            {"EventBusName": "compat-bus", "Source": "compat.test", "DetailType": "T",
+             "Detail": json.dumps({"amount": 50 + i, "poison": i == 0})}
+            for i in range(5)
+        ]
+    )
+    runner = EventSourceRunner(session, [mapping], retry_delay=0)
+    stats = runner.run_until_drained(timeout=60)[mapping.uuid]
+    assert stats.succeeded == 5  # 4 events + the leftover of the filter test
+    assert stats.failed == 2  # the poison event, max_receive_count=2
+    dlq_url = sqs.get_queue_url(
+        QueueName=_resource(mini, "DeadLetterQueue9F48").rsplit("/", 1)[-1]
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    assert sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"][
+        "ApproximateNumberOfMessages"
+    ] == "1"
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
+    assert task["TaskHandle"] == handle and task["ApproximateNumberOfMessagesMoved"] == 1
+    assert task["DestinationArn"] == mapping.queue_arn
+    assert runner.queue_depth(mapping) == 1
+
+
+def test_deploy_fails_loudly_when_resources_are_missing(
+    local_aws: LocalAws, mini: Any, tmp_path: Path
+) -> None:
+    from event_fanout.local import deploy as deploy_module
+
+    app = CdkApp(stack_name=MINI_STACK, output_dir=tmp_path)
+    (tmp_path / f"{MINI_STACK}.template.json").write_text(
+        json.dumps({"Resources": {"NotThere": {"Type": "AWS::SQS::Queue"}}})
+    )
+    with pytest.raises(DeployError, match=r"1 of 1 resources were not deployed:\n.*NotThere"):
+        deploy_module.verify_deployed(session_for(local_aws.environment), app)
+
+
+# -- guards -------------------------------------------------------------------------------------
+
+
+def test_guard_rejects_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto
+
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    with pytest.raises(moto_compat.MotoCompatError, match="written against moto 5.2.5"):
+        moto_compat.apply_all()
+
+
+def test_guard_rejects_a_changed_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.events.models import Archive
+
+    def changed(*args: Any, **kwargs: Any) -> None:
+        """moto fixed it upstream."""
+
+    monkeypatch.setattr(Archive, "create_from_cloudformation_json", classmethod(changed))
+    with pytest.raises(moto_compat.MotoCompatError, match="archive_event_pattern"):
+        moto_compat._check_archive_event_pattern()
+
+
+def test_guard_rejects_a_model_moto_now_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.cloudformation import parsing
+
+    fake = type("UpstreamAlarm", (), {})
+    monkeypatch.setattr(parsing, "get_model_map", lambda: {"AWS::CloudWatch::Alarm": fake})
+    with pytest.raises(moto_compat.MotoCompatError, match="now has a CloudFormation model"):
+        moto_compat._check_cloudwatch_alarm()
+
+
+def test_guard_rejects_a_changed_input_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.events.utils import EventTemplateParser
+
+    monkeypatch.setattr(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", "{}")
+    with pytest.raises(moto_compat.MotoCompatError, match="event_account_field"):
+        moto_compat._check_event_account_field()
+
+
+def test_guard_rejects_moto_implementing_message_move(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.responses import SQSResponse
+
+    monkeypatch.setattr(SQSResponse, "start_message_move_task", lambda self: None, raising=False)
+    with pytest.raises(moto_compat.MotoCompatError, match="now implements"):
+        moto_compat._check_sqs_message_move_task()
+
+
+def test_all_checks_pass_on_the_pinned_moto() -> None:
+    for fix in moto_compat.FIXES:
+        fix.check()
+
+
+# -- server lifecycle ---------------------------------------------------------------------------
+
+
+def test_busy_port_is_reported(local_aws: LocalAws) -> None:
+    assert not port_is_free(local_aws.port)
+    with pytest.raises(LocalAwsError, match=f"port {local_aws.port} .* is busy"):
+        LocalAws(port=local_aws.port).start()
+
+
+def test_server_stops_cleanly() -> None:
+    aws = LocalAws().start()
+    process = aws.process
+    assert process is not None and aws.is_healthy()
+    aws.stop()
+    assert process.returncode is not None
+    assert port_is_free(aws.port)
