@@ -17,7 +17,7 @@ need npm "npm, to install the pinned CDK CLI"
   || { echo "error: Python 3.11+ required, found $("$PYTHON" --version)" >&2; exit 1; }
 
 stamp=.venv/.setup-stamp
-want=$(cat pyproject.toml package-lock.json | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml package-lock.json requirements-checkov.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d node_modules/aws-cdk ]; then
   echo "setup: up to date"
   exit 0
@@ -29,6 +29,14 @@ echo "setup: creating .venv and installing cdk-event-fanout[dev] (pinned in pypr
 .venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import event_fanout, aws_cdk, moto, aws_lambda_powertools" \
   || { echo "error: Python dependencies did not install" >&2; exit 1; }
+
+# checkov pins an older boto3/botocore than moto and Powertools need: it gets a venv of its own.
+echo "setup: installing checkov into .venv-checkov (requirements-checkov.txt)"
+[ -x .venv-checkov/bin/python ] || "$PYTHON" -m venv .venv-checkov
+.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt 2>&1 \
+  | grep -v "^WARNING: Location" || true
+.venv-checkov/bin/checkov --version >/dev/null \
+  || { echo "error: checkov did not install" >&2; exit 1; }
 
 echo "setup: installing the pinned CDK CLI (npm ci)"
 npm ci --no-audit --no-fund --loglevel=error

@@ -15,6 +15,7 @@ from aws_cdk import (
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -553,8 +554,10 @@ class FanoutConsumer(Construct):
                 self,
                 "IdempotencyTable",
                 removal_policy=removal_policy or RemovalPolicy.RETAIN,
+                # A consumer with a customer-managed key keeps everything at rest under it.
+                encryption_key=self.encryption_key,
             ).table
-        table.grant_read_write_data(handler)
+        grant_idempotency_access(handler, table)
         expires_after = idempotency.expires_after or dead_letter_retention_period
         function = handler
         assert isinstance(function, lambda_.Function)  # checked in _validate
@@ -596,6 +599,27 @@ class FanoutConsumer(Construct):
             ),
         )
         function.add_layers(powertools, RuntimeLayer.of(self._parent_scope).layer_version)
+
+
+#: What Powertools' DynamoDB persistence layer calls, and nothing else (no Scan, no batch writes).
+IDEMPOTENCY_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+#: What DynamoDB needs from a caller on a table under a customer-managed key, spelled out
+#: (CDK's grant uses ReEncrypt* and GenerateDataKey*, wildcards a reviewer has to argue about).
+IDEMPOTENCY_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
+def grant_idempotency_access(handler: lambda_.IFunction, table: dynamodb.ITable) -> None:
+    """Let the consumer run Powertools' idempotency calls on ``table``, and only those."""
+    iam.Grant.add_to_principal(
+        grantee=handler, actions=list(IDEMPOTENCY_TABLE_ACTIONS), resource_arns=[table.table_arn]
+    )
+    if table.encryption_key is not None:
+        table.encryption_key.grant(handler, *IDEMPOTENCY_KEY_ACTIONS)
 
 
 def _function_timeout(handler: lambda_.IFunction) -> Duration:

@@ -131,7 +131,7 @@ class CampaignBudgetStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
         )
         key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey"
         )
         return sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
 
