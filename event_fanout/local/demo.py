@@ -16,14 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from event_fanout.local.deploy import AwsSession, CdkApp, bootstrap, deploy, session_for
-from event_fanout.local.publisher import Published, budget_stream, duplicate_deliveries, publish
+from event_fanout.local.publisher import (
+    REFERENCE_BUS_DEFAULT,
+    Published,
+    budget_stream,
+    duplicate_deliveries,
+    publish,
+)
 from event_fanout.local.report import ConsumerFigures, consumer_figures
 from event_fanout.local.runner import DeployedMapping, EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws
 
 #: The reference app's stack and bus (``app.py`` / ``CampaignBudgetStack``).
 REFERENCE_STACK = "CampaignBudgets"
-REFERENCE_BUS = "ads-campaigns"
+REFERENCE_BUS = REFERENCE_BUS_DEFAULT
 
 Printer = Callable[[str], None]
 

@@ -18,6 +18,8 @@ SOURCE = "ads.campaigns"
 BUDGET_CHANGED = "CampaignBudgetChanged"
 #: A source no rule of the reference stack matches (every rule filters on ads.campaigns).
 UNMATCHED_SOURCE = "ads.billing"
+#: The reference stack's bus.
+REFERENCE_BUS_DEFAULT = "ads-campaigns"
 
 
 @dataclass(frozen=True)
