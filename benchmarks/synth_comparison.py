@@ -617,7 +617,10 @@ def _time_local_deploy() -> tuple[float, float]:
 
     os.environ.update(ENV_VARS)
     with LocalAws() as aws:
-        app = CdkApp(stack_name=REFERENCE_STACK)
+        # Own output directory: another CLI run in this checkout must not clash with ours.
+        app = CdkApp(
+            stack_name=REFERENCE_STACK, output_dir=Path(tempfile.mkdtemp(prefix="bench-cdk-out-"))
+        )
         start = time.perf_counter()
         bootstrap(aws.environment, app)
         middle = time.perf_counter()
