@@ -19,9 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from event_fanout.local.deploy import session_for
 from event_fanout.local.demo import REFERENCE_STACK, deploy_reference_stack, drain
-from event_fanout.local.publisher import REFERENCE_BUS_DEFAULT, budget_stream, duplicate_deliveries, publish
+from event_fanout.local.deploy import session_for
+from event_fanout.local.publisher import (
+    REFERENCE_BUS_DEFAULT,
+    budget_stream,
+    duplicate_deliveries,
+    publish,
+)
 from event_fanout.local.report import consumer_name, dead_letter_queue_url, queue_depth
 from event_fanout.local.runner import discover_mappings
 from event_fanout.local.server import LocalAws
@@ -73,7 +78,9 @@ def fault_run(
     chosen = set(rng.sample(published.ids["normal"], round(events * duplicate_rate)))
     copies = duplicate_deliveries(sqs, reporting.queue_url, chosen)
     late = publish(
-        events_client, REFERENCE_BUS_DEFAULT, budget_stream(0, poison=poison, unmatched=0, seed=seed)
+        events_client,
+        REFERENCE_BUS_DEFAULT,
+        budget_stream(0, poison=poison, unmatched=0, seed=seed),
     )
     failed_once: set[str] = set()
 

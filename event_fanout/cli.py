@@ -7,6 +7,7 @@ into it, ``run`` publishes the demo stream and runs the consumers, ``down`` stop
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -137,13 +138,15 @@ def up(port: int) -> None:
     assert aws.process is not None
     STATE_FILE.write_text(json.dumps({"port": aws.port, "pid": aws.process.pid}))
     aws.process = None  # keep it running after this command exits
-    console.print(f"[green]✓[/] local AWS on http://localhost:{aws.port} (log: {STATE_DIR}/moto.log)")
+    console.print(
+        f"[green]✓[/] local AWS on http://localhost:{aws.port} (log: {STATE_DIR}/moto.log)"
+    )
     console.print("  use it: " + " ".join(f"{k}={v}" for k, v in _env().items() if "AWS_" in k))
 
 
 @local.command("deploy")
 def deploy_command() -> None:
-    """cdk bootstrap + cdk deploy the reference stack into the running emulator."""
+    """Cdk bootstrap + cdk deploy the reference stack into the running emulator."""
     from event_fanout.local.demo import deploy_reference_stack
 
     try:
@@ -158,8 +161,8 @@ def deploy_command() -> None:
 @click.option("--retry-delay", default=1, show_default=True)
 def run(events: int, retry_delay: int) -> None:
     """Publish the demo stream to the deployed stack and run the consumers until drained."""
-    from event_fanout.local.deploy import session_for
     from event_fanout.local.demo import REFERENCE_STACK, drain, publish_demo_stream
+    from event_fanout.local.deploy import session_for
     from event_fanout.local.report import consumer_figures
     from event_fanout.local.runner import discover_mappings
 
@@ -179,10 +182,8 @@ def run(events: int, retry_delay: int) -> None:
 def down() -> None:
     """Stop the background emulator (its state is discarded)."""
     state = _state()
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(int(state["pid"]), signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     STATE_FILE.unlink()
     console.print("[green]✓[/] local AWS stopped")
 

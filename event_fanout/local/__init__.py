@@ -1,1 +1,1 @@
-"""Local AWS: the moto emulator with compatibility fixes, the CDK deploy, the event-source runner and the demo."""
+"""Local AWS: the moto emulator and its compatibility fixes, deploy, runner and demo."""

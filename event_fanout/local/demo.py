@@ -139,9 +139,7 @@ def run_demo(
             result = publish_demo_stream(session, mappings, events=events)
             echo("[step] run the consumers until their queues drain")
             runner = drain(session, mappings, retry_delay=retry_delay, log_dir=log_dir)
-            result.rows = consumer_figures(
-                session, mappings, runner.stats, result.duplicate_copies
-            )
+            result.rows = consumer_figures(session, mappings, runner.stats, result.duplicate_copies)
             echo(f"  consumer logs (stdout of each function): {log_dir}")
             return result
     finally:

@@ -146,6 +146,7 @@ def deploy(
     -------
     dict[str, str]
         Logical id -> physical id of every deployed resource.
+
     """
     session = session_for(aws_env)
     delete_stack(session, app.stack_name, echo=echo)
@@ -193,7 +194,8 @@ class AwsSession:
             aws_session_token=self.env.get("AWS_SESSION_TOKEN"),
             region_name=self.env.get("AWS_DEFAULT_REGION"),
         )
-        return session.client(service, endpoint_url=self.env.get("AWS_ENDPOINT_URL"))
+        endpoint = self.env.get("AWS_ENDPOINT_URL")
+        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 def session_for(aws_env: Mapping[str, str]) -> AwsSession:

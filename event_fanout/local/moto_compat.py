@@ -1,7 +1,7 @@
-"""What moto's CloudFormation lacks or gets wrong with the fan-out's resources, bridged in one place.
+"""What moto's CloudFormation lacks or gets wrong with the fan-out's resources, in one place.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Eight things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Nine things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -25,6 +25,11 @@ and tested against, :data:`MOTO_VERSION`):
     ``AWS::SQS::QueuePolicy`` has no CloudFormation model: skipped, stack still COMPLETE.
 ``sns_topic_policy``
     ``AWS::SNS::TopicPolicy`` has no CloudFormation model: skipped, stack still COMPLETE.
+``sqs_fast_clock``
+    Not a correctness bug, a cost: SQS checks every queued message's visibility with
+    ``unix_time_millis()``, which builds two datetimes per call, many times per
+    ``ReceiveMessage``; with 1,000 queued messages a receive takes about a second. The SQS
+    models get the same value (milliseconds since the epoch, UTC) from ``time.time()``.
 ``sqs_message_move_task``
     ``StartMessageMoveTask`` / ``ListMessageMoveTasks`` (DLQ redrive) are not implemented.
 
@@ -72,6 +77,7 @@ class CompatFix:
         Raises :class:`MotoCompatError` when moto no longer has the shape the fix expects.
     apply:
         Patches moto in this process. Idempotent.
+
     """
 
     name: str
@@ -176,7 +182,7 @@ def _apply_archive_event_pattern() -> None:
 
     create_from_cloudformation_json._event_fanout_compat = True  # type: ignore[attr-defined]
     Archive.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
-        create_from_cloudformation_json
+        create_from_cloudformation_json  # type: ignore[arg-type]
     )
 
 
@@ -245,7 +251,7 @@ def _apply_generated_name_length() -> None:
         return
 
     def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
-        """moto's name, with its ``<stack>-<logical id>`` prefix cut to the type's limit."""
+        """Moto's name, with its ``<stack>-<logical id>`` prefix cut to the type's limit."""
         name: str = original(resource_type, stack_name, logical_id)
         limit = NAME_LENGTH_LIMITS.get(resource_type)
         if limit is None or len(name) <= limit:
@@ -342,13 +348,11 @@ def _apply_cloudwatch_alarm() -> None:
             from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
             if attribute_name == "Arn":
-                return (
-                    f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
-                )
+                return f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
             raise UnformattedGetAttTemplateException()
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[misc, override]
+        def create_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: dict[str, Any],
@@ -362,14 +366,14 @@ def _apply_cloudwatch_alarm() -> None:
             backend = cloudwatch_backends[account_id][region_name]
             backend.put_metric_alarm(
                 name=resource_name,
-                namespace=props.get("Namespace"),
-                metric_name=props.get("MetricName"),
-                comparison_operator=props.get("ComparisonOperator"),
+                namespace=str(props.get("Namespace", "")),
+                metric_name=str(props.get("MetricName", "")),
+                comparison_operator=str(props.get("ComparisonOperator", "")),
                 evaluation_periods=int(props.get("EvaluationPeriods", 1)),
                 period=int(props.get("Period", 60)),
                 threshold=float(props.get("Threshold", 0)),
-                statistic=props.get("Statistic"),
-                description=props.get("AlarmDescription"),
+                statistic=str(props.get("Statistic", "")),
+                description=str(props.get("AlarmDescription", "")),
                 dimensions=[
                     {"Name": d["Name"], "Value": d["Value"]} for d in props.get("Dimensions", [])
                 ],
@@ -387,7 +391,7 @@ def _apply_cloudwatch_alarm() -> None:
             return cls(account_id, region_name, resource_name)
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[misc, override]
+        def update_from_cloudformation_json(
             cls,
             original_resource: Any,
             new_resource_name: str,
@@ -401,7 +405,7 @@ def _apply_cloudwatch_alarm() -> None:
             )
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[misc, override]
+        def delete_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: dict[str, Any],
@@ -439,7 +443,7 @@ def _register_model(model: type[Any]) -> None:
 
 
 def _refresh_model_map() -> None:
-    """moto caches its resource-type map; a model class defined now must invalidate it."""
+    """Moto caches its resource-type map; a model class defined now must invalidate it."""
     from moto.cloudformation import parsing
 
     parsing.get_model_list.cache_clear()
@@ -470,12 +474,16 @@ def _check_sns_topic_policy() -> None:
     )
 
 
-def _set_queue_policy(account_id: str, region_name: str, queue_url: str, policy: str | None) -> None:
+def _set_queue_policy(
+    account_id: str, region_name: str, queue_url: str, policy: str | None
+) -> None:
     from moto.sqs.exceptions import QueueDoesNotExist
     from moto.sqs.models import sqs_backends
 
     try:
-        queue = sqs_backends[account_id][region_name].get_queue(queue_url.rstrip("/").split("/")[-1])
+        queue = sqs_backends[account_id][region_name].get_queue(
+            queue_url.rstrip("/").split("/")[-1]
+        )
     except QueueDoesNotExist:
         if policy is None:
             return  # deleting: the queue went first, its policy with it
@@ -483,7 +491,9 @@ def _set_queue_policy(account_id: str, region_name: str, queue_url: str, policy:
     queue.policy = policy
 
 
-def _set_topic_policy(account_id: str, region_name: str, topic_arn: str, policy: str | None) -> None:
+def _set_topic_policy(
+    account_id: str, region_name: str, topic_arn: str, policy: str | None
+) -> None:
     from moto.sns.models import sns_backends
 
     if policy is not None:  # on delete the topic keeps its policy until it is deleted itself
@@ -524,7 +534,7 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
             return attr == "Id"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[misc, override]
+        def create_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: dict[str, Any],
@@ -541,7 +551,7 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
             return cls(resource_name, targets)
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[misc, override]
+        def update_from_cloudformation_json(
             cls,
             original_resource: Any,
             new_resource_name: str,
@@ -555,7 +565,7 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
             )
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[misc, override]
+        def delete_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: dict[str, Any],
@@ -573,9 +583,9 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
         def is_created(self) -> bool:
             return True
 
-    CfnResourcePolicy.__name__ = CfnResourcePolicy.__qualname__ = (
-        "Cfn" + resource_type.replace("AWS::", "").replace("::", "")
-    )
+    CfnResourcePolicy.__name__ = CfnResourcePolicy.__qualname__ = "Cfn" + resource_type.replace(
+        "AWS::", ""
+    ).replace("::", "")
     _register_model(CfnResourcePolicy)
 
 
@@ -585,6 +595,37 @@ def _apply_sqs_queue_policy() -> None:
 
 def _apply_sns_topic_policy() -> None:
     _policy_model("AWS::SNS::TopicPolicy", "Topics", _set_topic_policy)
+
+
+# -- sqs_fast_clock ----------------------------------------------------------------------------
+
+
+def _fast_unix_time_millis(dt: Any = None) -> float:
+    """moto's ``unix_time_millis`` without datetime arithmetic for the common ``dt=None``."""
+    if dt is None:
+        return time.time() * 1000.0
+    from moto.core.utils import unix_time_millis
+
+    return float(unix_time_millis(dt))
+
+
+def _check_sqs_fast_clock() -> None:
+    from moto.core import utils
+    from moto.sqs import models
+
+    require_fingerprint(utils.unix_time_millis, "7a37e1337d02962e", "sqs_fast_clock")
+    require_fingerprint(utils.unix_time, "f0576ec9e5f586e5", "sqs_fast_clock")
+    if models.unix_time_millis not in (utils.unix_time_millis, _fast_unix_time_millis):
+        raise MotoCompatError(
+            "moto compatibility fix 'sqs_fast_clock': moto.sqs.models no longer uses "
+            "moto.core.utils.unix_time_millis"
+        )
+
+
+def _apply_sqs_fast_clock() -> None:
+    from moto.sqs import models
+
+    models.unix_time_millis = _fast_unix_time_millis
 
 
 # -- sqs_message_move_task --------------------------------------------------------------------
@@ -641,6 +682,7 @@ def move_messages(
     -------
     tuple[str, int, str]
         The task handle, the number of messages moved and the destination ARN.
+
     """
     from moto.sqs.exceptions import QueueDoesNotExist, SQSException
 
@@ -772,6 +814,12 @@ FIXES: tuple[CompatFix, ...] = (
         "AWS::SNS::TopicPolicy is not deployed (no CloudFormation model)",
         _check_sns_topic_policy,
         _apply_sns_topic_policy,
+    ),
+    CompatFix(
+        "sqs_fast_clock",
+        "ReceiveMessage costs about 1 ms per queued message (datetime-based clock)",
+        _check_sqs_fast_clock,
+        _apply_sqs_fast_clock,
     ),
     CompatFix(
         "sqs_message_move_task",

@@ -193,6 +193,7 @@ class EventSourceRunner:
     invocation_env:
         Added to each function's environment for the invocation, so the handlers' own boto3
         clients reach the emulator (``AWS_ENDPOINT_URL``, credentials, region).
+
     """
 
     def __init__(
@@ -268,8 +269,7 @@ class EventSourceRunner:
             self._sqs.delete_message_batch(
                 QueueUrl=mapping.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(chunk)
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
                 ],
             )
 
@@ -301,7 +301,10 @@ class EventSourceRunner:
         return sum(int(value) for value in attributes.values())
 
     def run_until_drained(
-        self, *, timeout: float = 300, on_batch: Callable[[DeployedMapping, int], None] | None = None
+        self,
+        *,
+        timeout: float = 300,
+        on_batch: Callable[[DeployedMapping, int], None] | None = None,
     ) -> dict[str, MappingStats]:
         """Poll every mapping round-robin until all source queues are empty.
 
@@ -355,9 +358,7 @@ class EventSourceRunner:
         self._record_output(mapping, output.getvalue())
         return failed
 
-    def _failed_ids(
-        self, mapping: DeployedMapping, response: Any, all_ids: set[str]
-    ) -> set[str]:
+    def _failed_ids(self, mapping: DeployedMapping, response: Any, all_ids: set[str]) -> set[str]:
         """Lambda's reading of a partial batch response: anything malformed fails all."""
         if not mapping.partial_batch_responses:
             return set()
@@ -497,9 +498,7 @@ def discover_mappings(
                 max_concurrency=scaling.get("MaximumConcurrency"),
                 partial_batch_responses="ReportBatchItemFailures"
                 in (mapping.get("FunctionResponseTypes") or []),
-                function=_deployed_function(
-                    lambda_client, zips, mapping["FunctionArn"], work_dir
-                ),
+                function=_deployed_function(lambda_client, zips, mapping["FunctionArn"], work_dir),
             )
         )
     return sorted(mappings, key=lambda m: m.queue_name)

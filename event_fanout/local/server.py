@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 #: moto's default account: everything the emulator creates lives here.
 ACCOUNT_ID = "123456789012"
@@ -46,7 +47,7 @@ def aws_environment(endpoint_url: str, region: str = DEFAULT_REGION) -> dict[str
     return {
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fixed fake credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -80,6 +81,7 @@ class LocalAws:
         Region clients use.
     log_path:
         Where the server's request log goes (default: discarded).
+
     """
 
     port: int = 0
@@ -105,16 +107,17 @@ class LocalAws:
                 f"port {self.port} on {HOST} is busy: stop what uses it "
                 f"(`lsof -i :{self.port}`) or pick another port (0 = any free port)"
             )
-        log = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "event_fanout.local.server", "--port", str(self.port)],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        if log is not subprocess.DEVNULL:
-            log.close()
+        with contextlib.ExitStack() as stack:
+            log: Any = subprocess.DEVNULL
+            if self.log_path is not None:
+                log = stack.enter_context(self.log_path.open("a"))
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "event_fanout.local.server", "--port", str(self.port)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         self.port = self._wait_ready()
         return self
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from event_fanout.local.deploy import AwsSession, session_for
 from event_fanout.local.demo import (
     REFERENCE_STACK,
     DemoResult,
@@ -23,6 +22,7 @@ from event_fanout.local.demo import (
     drain,
     publish_demo_stream,
 )
+from event_fanout.local.deploy import AwsSession, session_for
 from event_fanout.local.report import consumer_name, dead_letter_queue_url, queue_depth
 from event_fanout.local.runner import DeployedMapping, EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, environment
@@ -116,7 +116,9 @@ def test_routing_is_exact_per_consumer(deployed: Deployed, run: Any) -> None:
     assert 0 < len(over_threshold) < len(budget_ids)
     for consumer, ids in expected.items():
         mapping = deployed.by_consumer[consumer]
-        routed = runner.stats[mapping.uuid].distinct_messages - result.duplicate_copies[mapping.uuid]
+        routed = (
+            runner.stats[mapping.uuid].distinct_messages - result.duplicate_copies[mapping.uuid]
+        )
         assert routed == len(ids), consumer
 
 
@@ -138,7 +140,7 @@ def test_one_effect_per_unique_event(deployed: Deployed, run: Any) -> None:
 
 
 def test_poison_event_is_in_the_right_dead_letter_queues(deployed: Deployed, run: Any) -> None:
-    result, runner = run
+    _result, runner = run
     sqs = deployed.session.client("sqs")
     depth = {
         consumer: queue_depth(sqs, dead_letter_queue_url(deployed.session, mapping) or "")
@@ -168,9 +170,9 @@ def test_redrive_after_the_fix_processes_the_poison_event(deployed: Deployed, ru
     sqs = session.client("sqs")
     dlq_url = dead_letter_queue_url(session, reporting)
     assert dlq_url is not None
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sqs.start_message_move_task(SourceArn=dlq_arn)  # back to its source queue
     task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
     assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 1)

@@ -52,8 +52,12 @@ def test_rule_on_a_custom_bus_routes_with_numeric_filter(local_aws: LocalAws, mi
     ]
     events.put_events(
         Entries=[
-            {"EventBusName": "compat-bus", "Source": "compat.test", "DetailType": "T",
-             "Detail": json.dumps({"amount": amount})}
+            {
+                "EventBusName": "compat-bus",
+                "Source": "compat.test",
+                "DetailType": "T",
+                "Detail": json.dumps({"amount": amount}),
+            }
             for amount in (10, 11)
         ]
     )
@@ -77,16 +81,14 @@ def test_archive_is_created_with_its_pattern(local_aws: LocalAws, mini: Any) -> 
 def test_alarm_and_queue_policy_are_deployed(local_aws: LocalAws, mini: Any) -> None:
     session = session_for(local_aws.environment)
     alarm_name = _resource(mini, "DeadLetterAlarm")
-    (alarm,) = session.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])[
-        "MetricAlarms"
-    ]
+    (alarm,) = session.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     sqs = session.client("sqs")
     url = sqs.get_queue_url(QueueName=_resource(mini, "Queue4A7E").rsplit("/", 1)[-1])["QueueUrl"]
-    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])[
-        "Attributes"
-    ]["Policy"])
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
     principals = [s["Principal"] for s in policy["Statement"]]
     assert {"Service": "events.amazonaws.com"} in principals
 
@@ -98,12 +100,18 @@ def test_runner_moves_poison_to_dlq_and_redrive_brings_it_back(
     events, sqs = session.client("events"), session.client("sqs")
     (mapping,) = discover_mappings(session, MINI_STACK, tmp_path)
     assert (mapping.batch_size, mapping.batching_window_seconds, mapping.max_concurrency) == (
-        4, 1, 2,
+        4,
+        1,
+        2,
     )
     events.put_events(
         Entries=[
-            {"EventBusName": "compat-bus", "Source": "compat.test", "DetailType": "T",
-             "Detail": json.dumps({"amount": 50 + i, "poison": i == 0})}
+            {
+                "EventBusName": "compat-bus",
+                "Source": "compat.test",
+                "DetailType": "T",
+                "Detail": json.dumps({"amount": 50 + i, "poison": i == 0}),
+            }
             for i in range(5)
         ]
     )
@@ -114,12 +122,15 @@ def test_runner_moves_poison_to_dlq_and_redrive_brings_it_back(
     dlq_url = sqs.get_queue_url(
         QueueName=_resource(mini, "DeadLetterQueue9F48").rsplit("/", 1)[-1]
     )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    assert sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"][
-        "ApproximateNumberOfMessages"
-    ] == "1"
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    assert (
+        sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "1"
+    )
     handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
     (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
     assert task["TaskHandle"] == handle and task["ApproximateNumberOfMessagesMoved"] == 1
@@ -147,7 +158,7 @@ def test_guard_rejects_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> 
     import moto
 
     monkeypatch.setattr(moto, "__version__", "9.9.9")
-    with pytest.raises(moto_compat.MotoCompatError, match="written against moto 5.2.5"):
+    with pytest.raises(moto_compat.MotoCompatError, match=r"written against moto 5\.2\.5"):
         moto_compat.apply_all()
 
 
@@ -185,6 +196,20 @@ def test_guard_rejects_moto_implementing_message_move(monkeypatch: pytest.Monkey
     monkeypatch.setattr(SQSResponse, "start_message_move_task", lambda self: None, raising=False)
     with pytest.raises(moto_compat.MotoCompatError, match="now implements"):
         moto_compat._check_sqs_message_move_task()
+
+
+def test_guard_rejects_a_changed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs import models
+
+    monkeypatch.setattr(models, "unix_time_millis", lambda dt=None: 0.0)
+    with pytest.raises(moto_compat.MotoCompatError, match="sqs_fast_clock"):
+        moto_compat._check_sqs_fast_clock()
+
+
+def test_fast_clock_agrees_with_moto() -> None:
+    from moto.core.utils import unix_time_millis
+
+    assert moto_compat._fast_unix_time_millis() == pytest.approx(unix_time_millis(), abs=50)
 
 
 def test_all_checks_pass_on_the_pinned_moto() -> None:
