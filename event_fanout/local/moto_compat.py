@@ -601,7 +601,7 @@ def _apply_sns_topic_policy() -> None:
 
 
 def _fast_unix_time_millis(dt: Any = None) -> float:
-    """moto's ``unix_time_millis`` without datetime arithmetic for the common ``dt=None``."""
+    """Return moto's ``unix_time_millis``, without datetime arithmetic for ``dt=None``."""
     if dt is None:
         return time.time() * 1000.0
     from moto.core.utils import unix_time_millis
@@ -615,7 +615,8 @@ def _check_sqs_fast_clock() -> None:
 
     require_fingerprint(utils.unix_time_millis, "7a37e1337d02962e", "sqs_fast_clock")
     require_fingerprint(utils.unix_time, "f0576ec9e5f586e5", "sqs_fast_clock")
-    if models.unix_time_millis not in (utils.unix_time_millis, _fast_unix_time_millis):
+    current = getattr(models, "unix_time_millis", None)
+    if current not in (utils.unix_time_millis, _fast_unix_time_millis):
         raise MotoCompatError(
             "moto compatibility fix 'sqs_fast_clock': moto.sqs.models no longer uses "
             "moto.core.utils.unix_time_millis"
@@ -625,7 +626,7 @@ def _check_sqs_fast_clock() -> None:
 def _apply_sqs_fast_clock() -> None:
     from moto.sqs import models
 
-    models.unix_time_millis = _fast_unix_time_millis
+    setattr(models, "unix_time_millis", _fast_unix_time_millis)  # noqa: B010 - not re-exported
 
 
 # -- sqs_message_move_task --------------------------------------------------------------------
