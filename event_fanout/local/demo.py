@@ -24,7 +24,12 @@ from event_fanout.local.publisher import (
     publish,
 )
 from event_fanout.local.report import ConsumerFigures, consumer_figures
-from event_fanout.local.runner import DeployedMapping, EventSourceRunner, discover_mappings
+from event_fanout.local.runner import (
+    RECEIVE_WAIT_SECONDS,
+    DeployedMapping,
+    EventSourceRunner,
+    discover_mappings,
+)
 from event_fanout.local.server import LocalAws
 
 #: The reference app's stack and bus (``app.py`` / ``CampaignBudgetStack``).
@@ -95,14 +100,22 @@ def drain(
     log_dir: Path | None = None,
     on_batch: Callable[[DeployedMapping, int], None] | None = None,
     transient_failure: Callable[[dict[str, Any]], bool] | None = None,
+    batching_window: float | None = None,
+    receive_wait_seconds: int = RECEIVE_WAIT_SECONDS,
 ) -> EventSourceRunner:
-    """Run every consumer until its queue is empty (poison messages end in the DLQs)."""
+    """Run every consumer until its queue is empty (poison messages end in the DLQs).
+
+    ``batching_window`` (seconds) shortens the mappings' windows and ``receive_wait_seconds``
+    the long poll of an empty queue; see :class:`EventSourceRunner`.
+    """
     runner = EventSourceRunner(
         session,
         mappings,
         retry_delay=retry_delay,
         log_dir=log_dir,
         transient_failure=transient_failure,
+        batching_window=batching_window,
+        receive_wait_seconds=receive_wait_seconds,
     )
     runner.run_until_drained(timeout=timeout, on_batch=on_batch)
     return runner

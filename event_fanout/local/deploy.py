@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,10 @@ class DeployError(RuntimeError):
 
 @dataclass(frozen=True)
 class CdkApp:
-    """What to deploy: a CDK app (``--app``; ``None`` = cdk.json's) and one of its stacks."""
+    """What to deploy: a CDK app (``--app``; ``None`` = cdk.json's) and one of its stacks.
+
+    ``app`` may also be a synthesized cloud assembly directory (the CLI deploys it as it is).
+    """
 
     stack_name: str
     app: str | None = None
@@ -47,9 +51,16 @@ class CdkApp:
     output_dir: Path = REPO_ROOT / ".local-aws" / "cdk.out"
 
     @property
+    def assembly_dir(self) -> Path:
+        """Where the cloud assembly is: ``app`` itself when it names one (already synthesized)."""
+        if self.app is not None and Path(self.app).is_dir():
+            return Path(self.app)
+        return self.output_dir
+
+    @property
     def template_path(self) -> Path:
-        """The template ``cdk deploy`` synthesized (valid after :func:`deploy`)."""
-        return self.output_dir / f"{self.stack_name}.template.json"
+        """The template ``cdk deploy`` deployed (valid after :func:`deploy`)."""
+        return self.assembly_dir / f"{self.stack_name}.template.json"
 
 
 def cdk_executable(workdir: Path = REPO_ROOT) -> list[str]:
@@ -80,16 +91,17 @@ def run_cdk(
     aws_env: Mapping[str, str],
     *,
     workdir: Path = REPO_ROOT,
+    cwd: Path | None = None,
     echo: Printer | None = None,
 ) -> list[str]:
-    """Run the CDK CLI, streaming each output line to ``echo``; return the lines.
+    """Run the CDK CLI of ``workdir``, in ``cwd`` (default: ``workdir``), echoing its output.
 
     Raises :class:`DeployError` with the last lines of output when the CLI exits non-zero.
     """
     command = [*cdk_executable(workdir), *args]
     process = subprocess.Popen(
         command,
-        cwd=workdir,
+        cwd=cwd or workdir,
         env=cli_environment(aws_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -129,12 +141,15 @@ def _is_noise(line: str) -> bool:
 
 
 def bootstrap(aws_env: Mapping[str, str], app: CdkApp, *, echo: Printer | None = None) -> None:
-    """``cdk bootstrap`` the emulator's account and region (assets bucket, roles, version)."""
+    """``cdk bootstrap`` the emulator's account and region (assets bucket, roles, version).
+
+    Run outside the project, so the CLI finds no ``cdk.json``: the environment is explicit, and
+    with an app configured the CLI would synthesize it first only to learn nothing new.
+    """
     region = aws_env["AWS_DEFAULT_REGION"]
-    args = ["bootstrap", f"aws://{ACCOUNT_ID}/{region}", "--output", str(app.output_dir)]
-    if app.app:
-        args += ["--app", app.app]
-    run_cdk(args, aws_env, workdir=app.workdir, echo=echo)
+    args = ["bootstrap", f"aws://{ACCOUNT_ID}/{region}"]
+    with tempfile.TemporaryDirectory(prefix="event-fanout-bootstrap-") as empty:
+        run_cdk(args, aws_env, workdir=app.workdir, cwd=Path(empty), echo=echo)
 
 
 def deploy(

@@ -1,7 +1,7 @@
 """What moto's CloudFormation lacks or gets wrong with the fan-out's resources, in one place.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Nine things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Eleven things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -30,6 +30,13 @@ and tested against, :data:`MOTO_VERSION`):
     ``unix_time_millis()``, which builds two datetimes per call, many times per
     ``ReceiveMessage``; with 1,000 queued messages a receive takes about a second. The SQS
     models get the same value (milliseconds since the epoch, UTC) from ``time.time()``.
+``sqs_retention_lookup``
+    A cost too: ``ReceiveMessage`` checks each candidate message's retention by building the
+    queue's *full* attribute map (which counts every queued message three times), so a receive
+    is quadratic in the queue depth. The check reads the queue's retention period directly.
+``events_input_path_cache``
+    A cost too: ``PutEvents`` builds a new JSONPath parser (a PLY LALR table, about 3 ms) for
+    each input path of each target of each matching rule. The parsed paths are cached.
 ``sqs_message_move_task``
     ``StartMessageMoveTask`` / ``ListMessageMoveTasks`` (DLQ redrive) are not implemented.
 
@@ -45,6 +52,7 @@ moto no longer needs, and update :data:`MOTO_VERSION` and the recorded fingerpri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -629,6 +637,52 @@ def _apply_sqs_fast_clock() -> None:
     setattr(models, "unix_time_millis", _fast_unix_time_millis)  # noqa: B010 - not re-exported
 
 
+# -- sqs_retention_lookup ----------------------------------------------------------------------
+
+
+def _retention_from_queue(self: Any, queue_name: str, message: Any) -> bool:
+    """Whether ``message`` is still within its queue's retention period (moto's semantics)."""
+    retention_period = int(self.get_queue(queue_name).message_retention_period)
+    return bool(retention_period + message.sent_timestamp / 1000 > time.time())
+
+
+def _check_sqs_retention_lookup() -> None:
+    from moto.sqs.models import SQSBackend
+
+    current = SQSBackend.is_message_valid_based_on_retention_period
+    if current is not _retention_from_queue:
+        require_fingerprint(current, "cca23b94a5f3af9d", "sqs_retention_lookup")
+
+
+def _apply_sqs_retention_lookup() -> None:
+    from moto.sqs.models import SQSBackend
+
+    SQSBackend.is_message_valid_based_on_retention_period = _retention_from_queue  # type: ignore[method-assign]
+
+
+# -- events_input_path_cache -------------------------------------------------------------------
+
+_INPUT_PATH_CACHE_SIZE = 1024
+
+
+def _check_events_input_path_cache() -> None:
+    from moto.events.utils import EventTemplateParser
+
+    # The fingerprint pins the ``from jsonpath_ng.ext import parse`` inside the function.
+    require_fingerprint(EventTemplateParser.parse, "40a5a46a321811bb", "events_input_path_cache")
+
+
+def _apply_events_input_path_cache() -> None:
+    import jsonpath_ng.ext
+
+    parse = getattr(jsonpath_ng.ext, "parse")  # noqa: B009 - not re-exported for mypy
+    if not hasattr(parse, "cache_info"):
+        # EventTemplateParser.parse does ``from jsonpath_ng.ext import parse`` on every call, so
+        # the module attribute is what it gets. Parsed paths are immutable: safe to share.
+        cached = functools.lru_cache(maxsize=_INPUT_PATH_CACHE_SIZE)(parse)
+        setattr(jsonpath_ng.ext, "parse", cached)  # noqa: B010 - not re-exported for mypy
+
+
 # -- sqs_message_move_task --------------------------------------------------------------------
 
 
@@ -821,6 +875,18 @@ FIXES: tuple[CompatFix, ...] = (
         "ReceiveMessage costs about 1 ms per queued message (datetime-based clock)",
         _check_sqs_fast_clock,
         _apply_sqs_fast_clock,
+    ),
+    CompatFix(
+        "sqs_retention_lookup",
+        "ReceiveMessage is quadratic in queue depth (full attribute map per message)",
+        _check_sqs_retention_lookup,
+        _apply_sqs_retention_lookup,
+    ),
+    CompatFix(
+        "events_input_path_cache",
+        "PutEvents builds a JSONPath parser per input path per delivery",
+        _check_events_input_path_cache,
+        _apply_events_input_path_cache,
     ),
     CompatFix(
         "sqs_message_move_task",

@@ -16,6 +16,10 @@ Differences from Lambda, on purpose:
   instead of waiting out the queue's visibility timeout (minutes): receive counts climb, and
   messages reach the DLQ after ``max_receive_count`` receives, in seconds.
 - A handler that runs past the function's timeout is not killed; its batch counts as failed.
+- ``batching_window`` can shorten every mapping's batching window (the tests and the fault run
+  use a fraction of a second): with one poller for all mappings, waiting out a 2-second window
+  on a half-full batch stalls every other consumer. The window shapes batches, not what is
+  delivered, so routing, effects, duplicates and DLQ counts are the same.
 - Modules already imported here (``event_fanout``, Powertools, boto3) come from this
   virtualenv rather than from the layers; layers from other accounts (the AWS-published
   Powertools layer) are satisfied that way.
@@ -193,6 +197,10 @@ class EventSourceRunner:
     invocation_env:
         Added to each function's environment for the invocation, so the handlers' own boto3
         clients reach the emulator (``AWS_ENDPOINT_URL``, credentials, region).
+    batching_window:
+        Seconds to gather a batch, at most each mapping's own window (None: the mapping's own).
+    receive_wait_seconds:
+        SQS long-poll wait for the first message of a batch (0 returns at once).
 
     """
 
@@ -205,8 +213,12 @@ class EventSourceRunner:
         log_dir: Path | None = None,
         invocation_env: Mapping[str, str] | None = None,
         transient_failure: Callable[[dict[str, Any]], bool] | None = None,
+        batching_window: float | None = None,
+        receive_wait_seconds: int = RECEIVE_WAIT_SECONDS,
     ) -> None:
         self.session = session
+        self.batching_window = batching_window
+        self.receive_wait_seconds = receive_wait_seconds
         self.mappings = mappings
         self.retry_delay = retry_delay
         self.log_dir = log_dir
@@ -222,9 +234,12 @@ class EventSourceRunner:
     def receive_batch(self, mapping: DeployedMapping) -> list[dict[str, Any]]:
         """Gather up to ``batch_size`` messages, waiting at most the batching window."""
         messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + mapping.batching_window_seconds
+        window = float(mapping.batching_window_seconds)
+        if self.batching_window is not None:
+            window = min(window, self.batching_window)
+        deadline = time.monotonic() + window
         while len(messages) < mapping.batch_size:
-            wait = RECEIVE_WAIT_SECONDS if not messages else 0
+            wait = self.receive_wait_seconds if not messages else 0
             response = self._sqs.receive_message(
                 QueueUrl=mapping.queue_url,
                 MaxNumberOfMessages=min(10, mapping.batch_size - len(messages)),

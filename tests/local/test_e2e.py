@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,10 @@ import pytest
 from event_fanout.local.demo import (
     REFERENCE_STACK,
     DemoResult,
-    deploy_reference_stack,
     drain,
     publish_demo_stream,
 )
-from event_fanout.local.deploy import AwsSession, session_for
+from event_fanout.local.deploy import AwsSession, CdkApp, session_for
 from event_fanout.local.report import consumer_name, dead_letter_queue_url, queue_depth
 from event_fanout.local.runner import DeployedMapping, EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, environment
@@ -30,6 +30,8 @@ from event_fanout.local.server import LocalAws, environment
 pytestmark = pytest.mark.e2e
 
 THRESHOLD = 1000
+# One poller plays every mapping: short windows and no long polls keep it from idling.
+FAST: dict[str, Any] = {"retry_delay": 0, "batching_window": 0.2, "receive_wait_seconds": 0}
 FIXED_HANDLER = '''
 """ReportingSync, fixed: accepts the new string campaign ids."""
 from decimal import Decimal
@@ -66,8 +68,12 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
-    deploy_reference_stack(local_aws.environment)
+def deployed(
+    local_aws: LocalAws,
+    deploy_reference: Callable[[], CdkApp],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployed:
+    deploy_reference()
     return Deployed(local_aws, Path(tmp_path_factory.mktemp("e2e")))
 
 
@@ -75,9 +81,7 @@ def deployed(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> D
 def run(deployed: Deployed) -> tuple[DemoResult, EventSourceRunner]:
     with environment(deployed.aws.environment):
         result = publish_demo_stream(deployed.session, deployed.mappings, events=30)
-        runner = drain(
-            deployed.session, deployed.mappings, retry_delay=0, log_dir=deployed.tmp / "logs"
-        )
+        runner = drain(deployed.session, deployed.mappings, log_dir=deployed.tmp / "logs", **FAST)
     return result, runner
 
 
@@ -181,7 +185,7 @@ def test_redrive_after_the_fix_processes_the_poison_event(deployed: Deployed, ru
     with environment(deployed.aws.environment):
         mappings = discover_mappings(session, REFERENCE_STACK, deployed.tmp / "fixed")
         fixed = next(m for m in mappings if consumer_name(m) == "ReportingSync")
-        runner = drain(session, [fixed], retry_delay=0)
+        runner = drain(session, [fixed], **FAST)
     assert runner.stats[fixed.uuid].metrics == pytest.approx(
         {"Processed": 1, "Duplicate": 0, "Failed": 0, "Malformed": 0, "PayloadMismatch": 0}
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from event_fanout.local.deploy import CdkApp
 from event_fanout.local.server import LocalAws
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +26,12 @@ def _load() -> object:
     return module
 
 
-def test_fault_run_loses_nothing(local_aws: LocalAws) -> None:
+def test_fault_run_loses_nothing(
+    local_aws: LocalAws, deploy_reference: Callable[[], CdkApp]
+) -> None:
     fault_run = _load()
-    figures = fault_run.fault_run(local_aws)  # type: ignore[attr-defined]
+    deploy_reference()
+    figures = fault_run.fault_run(local_aws, deploy=False)  # type: ignore[attr-defined]
     print(figures.line())
     assert figures.published == 1000
     assert figures.unique == 1000

@@ -7,6 +7,7 @@ real CDK CLI, so the fixes are tested independently of the reference stack.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,9 @@ def test_runner_moves_poison_to_dlq_and_redrive_brings_it_back(
             for i in range(5)
         ]
     )
-    runner = EventSourceRunner(session, [mapping], retry_delay=0)
+    runner = EventSourceRunner(
+        session, [mapping], retry_delay=0, batching_window=0.2, receive_wait_seconds=0
+    )
     stats = runner.run_until_drained(timeout=60)[mapping.uuid]
     assert stats.succeeded == 5  # 4 events + the leftover of the filter test
     assert stats.failed == 2  # the poison event, max_receive_count=2
@@ -233,3 +236,30 @@ def test_server_stops_cleanly() -> None:
     aws.stop()
     assert process.returncode is not None
     assert port_is_free(aws.port)
+
+
+def test_guard_rejects_a_changed_retention_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import SQSBackend
+
+    monkeypatch.setattr(SQSBackend, "is_message_valid_based_on_retention_period", lambda *a: True)
+    with pytest.raises(moto_compat.MotoCompatError, match="sqs_retention_lookup"):
+        moto_compat._check_sqs_retention_lookup()
+
+
+def test_retention_lookup_keeps_moto_semantics() -> None:
+    from types import SimpleNamespace
+
+    backend = SimpleNamespace(get_queue=lambda name: SimpleNamespace(message_retention_period="60"))
+    now_ms = time.time() * 1000
+    fresh = SimpleNamespace(sent_timestamp=now_ms - 30_000)
+    expired = SimpleNamespace(sent_timestamp=now_ms - 61_000)
+    assert moto_compat._retention_from_queue(backend, "q", fresh)
+    assert not moto_compat._retention_from_queue(backend, "q", expired)
+
+
+def test_guard_rejects_a_changed_input_template_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.events.utils import EventTemplateParser
+
+    monkeypatch.setattr(EventTemplateParser, "parse", staticmethod(lambda *a: {}))
+    with pytest.raises(moto_compat.MotoCompatError, match="events_input_path_cache"):
+        moto_compat._check_events_input_path_cache()
