@@ -89,10 +89,19 @@ class CompatTestStack(Stack):
         )
 
 
+class BrokenStack(Stack):
+    """A queue name CloudFormation rejects: what a failed deploy looks like to the CLI user."""
+
+    def __init__(self, scope: App, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        sqs.CfnQueue(self, "BadlyNamedQueue", queue_name="not a valid name!")
+
+
 app = App()
-CompatTestStack(
+stack_class = BrokenStack if os.environ.get("COMPAT_BROKEN") == "1" else CompatTestStack
+stack_class(
     app,
-    STACK_NAME,
+    os.environ.get("COMPAT_STACK_NAME", STACK_NAME),
     env=Environment(
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
     ),
