@@ -3,9 +3,10 @@
 The template deployed is the CLI's own (no local rewriting). Three things about moto shape the
 flow: updates through change sets fail, so a deploy always creates a fresh stack (an existing one
 is deleted first); the CLI reports success even when moto dropped resources, so every resource of
-the synthesized template is checked against the deployed stack; and moto's own event source
-mappings would consume (and fail) every message, so they are disabled once deployed and the local
-runner (:mod:`event_fanout.local.runner`) plays them instead.
+the synthesized template, and of each nested stack's template, is checked against the deployed
+stack; and moto's own event source mappings would consume (and fail) every message, so they are
+disabled once deployed (nested stacks' too) and the local runner
+(:mod:`event_fanout.local.runner`) plays them instead.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from event_fanout.local.server import ACCOUNT_ID
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Template types with no deployable resource (CDK's metadata): not expected in the stack.
 NOT_DEPLOYED_TYPES = frozenset({"AWS::CDK::Metadata"})
+#: A nested stack, as a resource of its parent.
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
 
 Printer = Callable[[str], None]
 
@@ -160,7 +163,8 @@ def deploy(
     Returns
     -------
     dict[str, str]
-        Logical id -> physical id of every deployed resource.
+        Logical id -> physical id of every deployed resource of the app's stack (a nested
+        stack is one of them; :func:`verify_stack_tree` lists what is inside).
 
     """
     session = session_for(aws_env)
@@ -181,14 +185,16 @@ def deploy(
         run_cdk(args, aws_env, workdir=app.workdir, echo=echo)
     except DeployError as error:
         raise DeployError(f"{error}\n{failure_report(session, app.stack_name)}") from error
-    resources = verify_deployed(session, app)
+    stacks = verify_stack_tree(session, app)
     disabled = disable_event_source_mappings(session, app.stack_name)
     if echo is not None:
+        nested = f" and its {len(stacks) - 1} nested stack(s)" if len(stacks) > 1 else ""
         echo(
-            f"verified {len(resources)} resources of {app.stack_name}; disabled "
-            f"{len(disabled)} emulator event source mapping(s) (the local runner plays them)"
+            f"verified {sum(len(s.resources) for s in stacks)} resources of {app.stack_name}"
+            f"{nested}; disabled {len(disabled)} emulator event source mapping(s) (the local "
+            "runner plays them)"
         )
-    return resources
+    return stacks[0].resources
 
 
 @dataclass(frozen=True)
@@ -228,8 +234,23 @@ def expected_resources(template_path: Path) -> dict[str, str]:
     }
 
 
+def nested_templates(template_path: Path) -> dict[str, Path]:
+    """Logical id -> template file of each nested stack the template creates.
+
+    The CDK CLI uploads a nested stack's template as a file asset; its resource records the
+    file in ``aws:asset:path`` metadata, next to the parent's template in the cloud assembly.
+    """
+    template: dict[str, Any] = json.loads(template_path.read_text())
+    return {
+        logical_id: template_path.parent / resource["Metadata"]["aws:asset:path"]
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] == NESTED_STACK_TYPE
+        and "aws:asset:path" in resource.get("Metadata", {})
+    }
+
+
 def deployed_resources(cloudformation: Any, stack_name: str) -> dict[str, dict[str, Any]]:
-    """Logical id -> resource summary of the deployed stack."""
+    """Logical id -> resource summary of the deployed stack (its nested stacks' not included)."""
     summaries: dict[str, dict[str, Any]] = {}
     paginator = cloudformation.get_paginator("list_stack_resources")
     for page in paginator.paginate(StackName=stack_name):
@@ -238,20 +259,81 @@ def deployed_resources(cloudformation: Any, stack_name: str) -> dict[str, dict[s
     return summaries
 
 
+def deployed_stack_tree(
+    cloudformation: Any, stack_name: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Stack -> its resource summaries, for the stack and every nested stack below it.
+
+    A nested stack is a resource of its parent whose physical id names it (an ARN in AWS, the
+    name in moto); ``list_stack_resources`` takes either. Parents come before their children.
+    """
+    tree: dict[str, dict[str, dict[str, Any]]] = {}
+    pending = [stack_name]
+    while pending:
+        name = pending.pop(0)
+        tree[name] = deployed_resources(cloudformation, name)
+        pending += [
+            str(summary["PhysicalResourceId"])
+            for summary in tree[name].values()
+            if summary["ResourceType"] == NESTED_STACK_TYPE and summary.get("PhysicalResourceId")
+        ]
+    return tree
+
+
+@dataclass(frozen=True)
+class VerifiedStack:
+    """A deployed stack (the app's or a nested one) whose template resources all exist."""
+
+    stack_name: str
+    template_path: Path
+    #: Logical id -> physical id of every deployed resource of this stack.
+    resources: dict[str, str]
+    #: Resources in the template (``AWS::CDK::Metadata`` included): what the 500 limit counts.
+    template_resources: int
+
+
 def verify_deployed(session: AwsSession, app: CdkApp) -> dict[str, str]:
     """Raise :class:`DeployError` naming every template resource missing from the stack.
 
     The CLI prints success whenever the stack reaches a COMPLETE status, which moto reports
-    even when it skipped or failed resources.
+    even when it skipped or failed resources. Nested stacks are checked against their own
+    templates too (see :func:`verify_stack_tree`). Returns the app stack's resources.
+    """
+    return verify_stack_tree(session, app)[0].resources
+
+
+def verify_stack_tree(session: AwsSession, app: CdkApp) -> list[VerifiedStack]:
+    """Verify the app's stack and, recursively, each nested stack; parent first.
+
+    A nested stack that moto reports COMPLETE may still lack resources, like any stack, so
+    each nested template is compared with the deployed nested stack it names.
     """
     cloudformation = session.client("cloudformation")
-    expected = expected_resources(app.template_path)
+    verified: list[VerifiedStack] = []
+    pending = [(app.stack_name, app.template_path)]
+    while pending:
+        stack_name, template_path = pending.pop(0)
+        stack = _verify_stack(session, cloudformation, stack_name, template_path)
+        verified.append(stack)
+        pending += [
+            (stack.resources[logical_id], nested_path)
+            for logical_id, nested_path in nested_templates(template_path).items()
+            if logical_id in stack.resources  # not there: its condition was false
+        ]
+    return verified
+
+
+def _verify_stack(
+    session: AwsSession, cloudformation: Any, stack_name: str, template_path: Path
+) -> VerifiedStack:
+    """Compare one deployed stack with its template; raise :class:`DeployError` on a gap."""
+    expected = expected_resources(template_path)
     try:
-        deployed = deployed_resources(cloudformation, app.stack_name)
+        deployed = deployed_resources(cloudformation, stack_name)
     except Exception as error:  # moto re-raises a resource's creation error here
         raise DeployError(
-            f"the deployed stack {app.stack_name} cannot be listed: {error}\n"
-            f"{failure_report(session, app.stack_name)}"
+            f"the deployed stack {stack_name} cannot be listed: {error}\n"
+            f"{failure_report(session, stack_name)}"
         ) from error
     missing = {
         logical_id: kind
@@ -262,13 +344,19 @@ def verify_deployed(session: AwsSession, app: CdkApp) -> dict[str, str]:
     if missing:
         listing = "\n".join(f"  {kind:<36} {logical_id}" for logical_id, kind in missing.items())
         raise DeployError(
-            f"{app.stack_name}: the CLI reported success but {len(missing)} of {len(expected)} "
-            f"resources were not deployed:\n{listing}\n{failure_report(session, app.stack_name)}"
+            f"{stack_name}: the CLI reported success but {len(missing)} of {len(expected)} "
+            f"resources were not deployed:\n{listing}\n{failure_report(session, stack_name)}"
         )
-    return {
-        logical_id: str(summary.get("PhysicalResourceId", ""))
-        for logical_id, summary in deployed.items()
-    }
+    template: dict[str, Any] = json.loads(template_path.read_text())
+    return VerifiedStack(
+        stack_name=stack_name,
+        template_path=template_path,
+        resources={
+            logical_id: str(summary.get("PhysicalResourceId", ""))
+            for logical_id, summary in deployed.items()
+        },
+        template_resources=len(template.get("Resources", {})),
+    )
 
 
 def failure_report(session: AwsSession, stack_name: str) -> str:
@@ -291,15 +379,17 @@ def disable_event_source_mappings(session: AwsSession, stack_name: str) -> list[
 
     Enabled, moto receives each message, cannot run the function (no Docker) and makes the
     message visible again, so receive counts climb and messages reach the DLQ on their own.
+    Nested stacks' mappings are disabled too: a sharded fan-out keeps most consumers there.
     """
     cloudformation = session.client("cloudformation")
     lambda_client = session.client("lambda")
     disabled = []
-    for summary in deployed_resources(cloudformation, stack_name).values():
-        if summary["ResourceType"] == "AWS::Lambda::EventSourceMapping":
-            uuid = summary["PhysicalResourceId"]
-            lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
-            disabled.append(uuid)
+    for resources in deployed_stack_tree(cloudformation, stack_name).values():
+        for summary in resources.values():
+            if summary["ResourceType"] == "AWS::Lambda::EventSourceMapping":
+                uuid = summary["PhysicalResourceId"]
+                lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
+                disabled.append(uuid)
     return disabled
 
 

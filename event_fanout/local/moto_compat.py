@@ -1,7 +1,7 @@
 """What moto's CloudFormation lacks or gets wrong with the fan-out's resources, in one place.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Eleven things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Twelve things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -19,6 +19,14 @@ and tested against, :data:`MOTO_VERSION`):
     Names CloudFormation generates (``<stack>-<logical id>-<suffix>``) are not cut to the
     resource's length limit, so an ``AWS::Events::Archive`` of a stack with a longer name fails
     moto's own 48-character check (real CloudFormation truncates).
+``sqs_generated_queue_name``
+    ``AWS::SQS::Queue`` without a ``QueueName`` keeps the first 80 characters of the generated
+    ``<stack>-<logical id>-<suffix>`` name, dropping the unique end. A nested stack's name alone
+    is about 100 characters (``<parent>-<nested stack logical id>-<suffix>``), so every such
+    queue of a nested stack gets the same name, moto hands the first queue back for the others,
+    and the stack lists one queue where the template has several, still COMPLETE. The
+    ``<stack>-<logical id>`` part is cut instead, keeping the suffix (as for
+    ``generated_name_length``).
 ``cloudwatch_alarm``
     ``AWS::CloudWatch::Alarm`` has no CloudFormation model: skipped, stack still COMPLETE.
 ``sqs_queue_policy``
@@ -262,13 +270,64 @@ def _apply_generated_name_length() -> None:
         """Moto's name, with its ``<stack>-<logical id>`` prefix cut to the type's limit."""
         name: str = original(resource_type, stack_name, logical_id)
         limit = NAME_LENGTH_LIMITS.get(resource_type)
-        if limit is None or len(name) <= limit:
-            return name
-        prefix, _, suffix = name.rpartition("-")
-        return f"{prefix[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+        return name if limit is None else shorten_generated_name(name, limit)
 
     generate_resource_name._event_fanout_compat = True  # type: ignore[attr-defined]
     parsing.generate_resource_name = generate_resource_name
+
+
+def shorten_generated_name(name: str, limit: int) -> str:
+    """A generated ``<stack>-<logical id>-<suffix>`` name within ``limit`` characters.
+
+    The random suffix is what makes the name unique, so it is kept whole and the
+    ``<stack>-<logical id>`` prefix is cut instead.
+    """
+    if len(name) <= limit:
+        return name
+    prefix, _, suffix = name.rpartition("-")
+    return f"{prefix[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+# -- sqs_generated_queue_name ------------------------------------------------------------------
+
+#: SQS's limit on queue names.
+SQS_QUEUE_NAME_LIMIT = 80
+_QUEUE_CREATE_FINGERPRINT = "a051c6777e201cf5"
+
+
+def _check_sqs_generated_queue_name() -> None:
+    from moto.sqs.models import Queue
+
+    create = Queue.create_from_cloudformation_json
+    if getattr(create, "_event_fanout_compat", False):
+        return
+    require_fingerprint(create, _QUEUE_CREATE_FINGERPRINT, "sqs_generated_queue_name")
+
+
+def _apply_sqs_generated_queue_name() -> None:
+    from moto.sqs.models import Queue
+
+    original = Queue.create_from_cloudformation_json
+    if getattr(original, "_event_fanout_compat", False):
+        return
+
+    def create_from_cloudformation_json(
+        cls: type[Any],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        """Shorten a generated queue name keeping its unique suffix (moto keeps the prefix)."""
+        if "QueueName" not in resource_properties(cloudformation_json):
+            resource_name = shorten_generated_name(str(resource_name), SQS_QUEUE_NAME_LIMIT)
+        return original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    create_from_cloudformation_json._event_fanout_compat = True  # type: ignore[attr-defined]
+    Queue.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
+        create_from_cloudformation_json  # type: ignore[arg-type]
+    )
 
 
 # -- cloudwatch_alarm -------------------------------------------------------------------------
@@ -851,6 +910,12 @@ FIXES: tuple[CompatFix, ...] = (
         "generated physical names exceed the resource's length limit (Archive: 48)",
         _check_generated_name_length,
         _apply_generated_name_length,
+    ),
+    CompatFix(
+        "sqs_generated_queue_name",
+        "generated queue names of a long-named (nested) stack collapse into one queue",
+        _check_sqs_generated_queue_name,
+        _apply_sqs_generated_queue_name,
     ),
     CompatFix(
         "cloudwatch_alarm",

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from event_fanout.local import moto_compat
-from event_fanout.local.deploy import CdkApp, DeployError, bootstrap, deploy, session_for
+from event_fanout.local.deploy import (
+    CdkApp,
+    DeployError,
+    bootstrap,
+    deploy,
+    session_for,
+    verify_stack_tree,
+)
 from event_fanout.local.runner import EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, LocalAwsError, port_is_free
 
@@ -154,7 +161,63 @@ def test_deploy_fails_loudly_when_resources_are_missing(
         deploy_module.verify_deployed(session_for(local_aws.environment), app)
 
 
+NESTED_RESOURCE_ID = "ConsumersShard1NestedStackConsumersShard1NestedStackResource248082CF"
+
+
+def test_nested_stack_keeps_every_generated_queue(local_aws: LocalAws, tmp_path: Path) -> None:
+    """A nested stack's name is ~100 characters: its unnamed queues must stay distinct."""
+    session = session_for(local_aws.environment)
+    s3, cloudformation = session.client("s3"), session.client("cloudformation")
+    queues = {f"Queue{i}DeadLetterQueue578BFB2{i}": {"Type": "AWS::SQS::Queue"} for i in range(3)}
+    child = {"Resources": queues}
+    (tmp_path / "child.nested.template.json").write_text(json.dumps(child))
+    s3.create_bucket(
+        Bucket="compat-nested", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3.put_object(Bucket="compat-nested", Key="child.json", Body=json.dumps(child).encode())
+    parent = {
+        "Resources": {
+            NESTED_RESOURCE_ID: {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    # The CLI's URL shape: path-style, on the S3 endpoint of the region.
+                    "TemplateURL": "https://s3.eu-west-1.amazonaws.com/compat-nested/child.json"
+                },
+                "Metadata": {"aws:asset:path": "child.nested.template.json"},
+            }
+        }
+    }
+    (tmp_path / "CompatNested.template.json").write_text(json.dumps(parent))
+    cloudformation.create_stack(StackName="CompatNested", TemplateBody=json.dumps(parent))
+    try:
+        stacks = verify_stack_tree(session, CdkApp("CompatNested", output_dir=tmp_path))
+    finally:
+        cloudformation.delete_stack(StackName="CompatNested")
+    assert len(stacks) == 2 and len(stacks[1].stack_name) > 80
+    names = [url.rsplit("/", 1)[-1] for url in stacks[1].resources.values()]
+    assert len(set(names)) == 3  # sqs_generated_queue_name: not one queue for three resources
+    assert all(len(name) <= 80 for name in names)
+
+
+def test_shortened_generated_name_keeps_its_suffix() -> None:
+    stack = "Parent-" + "NestedStackResource" * 5 + "-1A2B3C4D5E6F"
+    name = moto_compat.shorten_generated_name(f"{stack}-Queue4A7E-ABCDEFGHIJKL", 80)
+    assert len(name) == 80 and name.endswith("-ABCDEFGHIJKL") and name.startswith("Parent-")
+    assert moto_compat.shorten_generated_name("Short-Queue-ABC", 80) == "Short-Queue-ABC"
+
+
 # -- guards -------------------------------------------------------------------------------------
+
+
+def test_guard_rejects_a_changed_queue_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import Queue
+
+    def changed(*args: Any, **kwargs: Any) -> None:
+        """moto keeps the suffix of generated queue names upstream."""
+
+    monkeypatch.setattr(Queue, "create_from_cloudformation_json", classmethod(changed))
+    with pytest.raises(moto_compat.MotoCompatError, match="sqs_generated_queue_name"):
+        moto_compat._check_sqs_generated_queue_name()
 
 
 def test_guard_rejects_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
