@@ -132,6 +132,42 @@ def _require_model_absent(resource_type: str, fix: str) -> None:
         )
 
 
+# -- shared: wrapping a model's CloudFormation create -----------------------------------------
+
+#: Adjusts ``(resource_name, cloudformation_json)`` before moto's own create runs; returns the name.
+CreateAdjustment = Callable[[str, Any], str]
+
+
+def _check_create(model: type[Any], expected: str, fix: str) -> None:
+    """Require the source of ``model.create_from_cloudformation_json`` (unless already wrapped)."""
+    create = model.create_from_cloudformation_json
+    if not getattr(create, "_event_fanout_compat", False):
+        require_fingerprint(create, expected, fix)
+
+
+def _wrap_create(model: type[Any], adjust: CreateAdjustment) -> None:
+    """Run ``adjust`` before ``model``'s CloudFormation create; idempotent."""
+    original = model.create_from_cloudformation_json
+    if getattr(original, "_event_fanout_compat", False):
+        return
+
+    def create_from_cloudformation_json(
+        cls: type[Any],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource_name = adjust(resource_name, cloudformation_json)
+        return original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    create_from_cloudformation_json._event_fanout_compat = True  # type: ignore[attr-defined]
+    model.create_from_cloudformation_json = classmethod(
+        create_from_cloudformation_json  # type: ignore[arg-type]
+    )
+
+
 # -- event_bus_ref ----------------------------------------------------------------------------
 
 
@@ -168,38 +204,22 @@ _ARCHIVE_CREATE_FINGERPRINT = "2a4d3f6e7393b970"
 def _check_archive_event_pattern() -> None:
     from moto.events.models import Archive
 
-    create = Archive.create_from_cloudformation_json
-    if getattr(create, "_event_fanout_compat", False):
-        return
-    require_fingerprint(create, _ARCHIVE_CREATE_FINGERPRINT, "archive_event_pattern")
+    _check_create(Archive, _ARCHIVE_CREATE_FINGERPRINT, "archive_event_pattern")
+
+
+def _serialize_archive_pattern(resource_name: str, cloudformation_json: Any) -> str:
+    """Serialize the pattern object to the JSON string the Archive model expects."""
+    properties = cloudformation_json.get("Properties", {})
+    pattern = properties.get("EventPattern")
+    if isinstance(pattern, dict):
+        properties["EventPattern"] = json.dumps(pattern)
+    return resource_name
 
 
 def _apply_archive_event_pattern() -> None:
     from moto.events.models import Archive
 
-    original = Archive.create_from_cloudformation_json
-    if getattr(original, "_event_fanout_compat", False):
-        return
-
-    def create_from_cloudformation_json(
-        cls: type[Any],
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        """Serialize the pattern object to the JSON string the Archive model expects."""
-        properties = cloudformation_json.get("Properties", {})
-        pattern = properties.get("EventPattern")
-        if isinstance(pattern, dict):
-            properties["EventPattern"] = json.dumps(pattern)
-        return original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
-
-    create_from_cloudformation_json._event_fanout_compat = True  # type: ignore[attr-defined]
-    Archive.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
-        create_from_cloudformation_json  # type: ignore[arg-type]
-    )
+    _wrap_create(Archive, _serialize_archive_pattern)
 
 
 # -- event_account_field ---------------------------------------------------------------------
@@ -298,36 +318,20 @@ _QUEUE_CREATE_FINGERPRINT = "a051c6777e201cf5"
 def _check_sqs_generated_queue_name() -> None:
     from moto.sqs.models import Queue
 
-    create = Queue.create_from_cloudformation_json
-    if getattr(create, "_event_fanout_compat", False):
-        return
-    require_fingerprint(create, _QUEUE_CREATE_FINGERPRINT, "sqs_generated_queue_name")
+    _check_create(Queue, _QUEUE_CREATE_FINGERPRINT, "sqs_generated_queue_name")
+
+
+def _shorten_generated_queue_name(resource_name: str, cloudformation_json: Any) -> str:
+    """Shorten a generated queue name keeping its unique suffix (moto keeps the prefix)."""
+    if "QueueName" not in resource_properties(cloudformation_json):
+        return shorten_generated_name(str(resource_name), SQS_QUEUE_NAME_LIMIT)
+    return resource_name
 
 
 def _apply_sqs_generated_queue_name() -> None:
     from moto.sqs.models import Queue
 
-    original = Queue.create_from_cloudformation_json
-    if getattr(original, "_event_fanout_compat", False):
-        return
-
-    def create_from_cloudformation_json(
-        cls: type[Any],
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        """Shorten a generated queue name keeping its unique suffix (moto keeps the prefix)."""
-        if "QueueName" not in resource_properties(cloudformation_json):
-            resource_name = shorten_generated_name(str(resource_name), SQS_QUEUE_NAME_LIMIT)
-        return original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
-
-    create_from_cloudformation_json._event_fanout_compat = True  # type: ignore[attr-defined]
-    Queue.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
-        create_from_cloudformation_json  # type: ignore[arg-type]
-    )
+    _wrap_create(Queue, _shorten_generated_queue_name)
 
 
 # -- cloudwatch_alarm -------------------------------------------------------------------------
