@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 
 from aws_cdk import (
@@ -55,7 +56,9 @@ MAX_BATCHING_WINDOW_SECONDS = 300
 MAX_EVENT_AGE_RANGE = (60, 86_400)
 RETRY_ATTEMPTS_RANGE = (0, 185)
 
-_MARKER_ID = "EventFanoutConsumerBinding"
+#: Functions already bound to a consumer. jsii hands back the same Python object for a construct,
+#: so a Python-side set answers without a round trip to the jsii kernel (or a marker construct).
+_BOUND_HANDLERS: weakref.WeakSet[lambda_.IFunction] = weakref.WeakSet()
 #: Construct ids CDK treats specially (dropped from logical ids and paths).
 _RESERVED_IDS = frozenset({"Default", "Resource"})
 
@@ -337,14 +340,15 @@ class FanoutConsumer(Construct):
             "the construct derives the queue's visibility timeout from the function's timeout "
             "and sets its environment; an imported function offers neither",
         )
-        v.require(
-            handler.node.try_find_child(_MARKER_ID) is None,
-            "handler",
-            handler.node.path,
-            "is already the handler of another fan-out consumer",
-            "give each consumer its own function: the idempotency environment and the "
-            "visibility timeout are per consumer",
-        )
+        if handler in _BOUND_HANDLERS:
+            v.require(
+                False,
+                "handler",
+                handler.node.path,
+                "is already the handler of another fan-out consumer",
+                "give each consumer its own function: the idempotency environment and the "
+                "visibility timeout are per consumer",
+            )
         v.require(
             _pattern_has_fields(event_pattern),
             "event_pattern",
@@ -508,8 +512,7 @@ class FanoutConsumer(Construct):
                     "redeliver a batch that is still running.",
                 )
         v.raise_if_any()
-        # Mark the function as taken (validated above: it is a Function, hence a Construct).
-        Construct(handler, _MARKER_ID)  # type: ignore[arg-type]
+        _BOUND_HANDLERS.add(handler)
         return derived
 
     # -- wiring -------------------------------------------------------------------------------

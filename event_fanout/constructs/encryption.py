@@ -7,6 +7,7 @@ offered are SQS-managed SSE and a customer-managed key.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
@@ -40,8 +41,10 @@ def create_queue_key(
     )
 
 
-#: Metadata type marking a queue or key that already admits every rule of its bus.
-_BUS_WIDE = "event-fanout:admits-bus-rules"
+#: Queues and keys whose policy already admits every rule of their bus. Kept on the Python side:
+#: jsii hands back the same Python object for a construct, and reading construct metadata
+#: costs a round trip to the jsii kernel per entry, for every consumer.
+_BUS_WIDE: weakref.WeakSet[IConstruct] = weakref.WeakSet()
 
 
 def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> str:
@@ -63,12 +66,12 @@ def bus_rules_arn_pattern(scope: Construct, event_bus: events.IEventBus) -> str:
 
 def mark_bus_wide(construct: IConstruct) -> None:
     """Record that ``construct``'s policy already admits every rule of its bus."""
-    construct.node.add_metadata(_BUS_WIDE, True)
+    _BUS_WIDE.add(construct)
 
 
 def is_bus_wide(construct: IConstruct | None) -> bool:
     """Whether a per-rule statement on ``construct`` would be redundant."""
-    return construct is not None and any(m.type == _BUS_WIDE for m in construct.node.metadata)
+    return construct is not None and construct in _BUS_WIDE
 
 
 def allow_rule_to_use_key(

@@ -45,5 +45,6 @@ ALL = {
 
 def acknowledge(construct: IConstruct, rules: dict[str, str]) -> None:
     """Acknowledge ``rules`` on ``construct`` (and so on the resources it contains)."""
-    for rule_id, reason in rules.items():
-        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    Validations.of(construct).acknowledge(
+        *(Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in rules.items())
+    )
