@@ -52,10 +52,31 @@ def main() -> None:
     show_default=True,
     help="Seconds before a failed record is retried (Lambda waits the visibility timeout).",
 )
-def demo(port: int, events: int, retry_delay: int) -> None:
-    """Deploy the reference stack locally, publish events, consume them, print the figures."""
+@click.option(
+    "--aws",
+    "on_aws",
+    is_flag=True,
+    envvar="EVENT_FANOUT_AWS",
+    help="Deploy to the account and region of your AWS credentials instead of the emulator "
+    "(also: EVENT_FANOUT_AWS=1).",
+)
+@click.option(
+    "--wait",
+    default=1200,
+    show_default=True,
+    help="--aws: seconds to watch Lambda drain the queues (the poison event needs ~15 min).",
+)
+@click.option("--keep", is_flag=True, help="--aws: leave the stack deployed (default: destroy).")
+def demo(port: int, events: int, retry_delay: int, on_aws: bool, wait: int, keep: bool) -> None:
+    """Deploy the reference stack, publish events, consume them, print the figures.
+
+    On the local emulator by default; with --aws, on real AWS with your credentials.
+    """
     from event_fanout.local.demo import run_demo
 
+    if on_aws:
+        _aws_demo(events=events, wait=wait, keep=keep)
+        return
     started = time.monotonic()
     try:
         result = run_demo(port=port, events=events, retry_delay=retry_delay, echo=_echo)
@@ -74,6 +95,35 @@ def demo(port: int, events: int, retry_delay: int) -> None:
         f"[green]done in {time.monotonic() - started:.0f} s; the emulator is stopped and its "
         "state discarded[/]"
     )
+
+
+def _aws_demo(*, events: int, wait: int, keep: bool) -> None:
+    from event_fanout.local.aws_demo import run_aws_demo
+
+    try:
+        result = run_aws_demo(events=events, wait=wait, keep=keep, echo=_echo)
+    except DeployError as error:
+        _fail(str(error))
+        return
+    console.print(
+        f"published {result.published.total} events to aws://{result.account}/{result.region} "
+        f"and {len(result.republished)} of them a second time"
+        + ("" if result.drained else f"; the queues had not drained after {wait} s")
+    )
+    table = Table(title="Consumers (as Lambda left them)")
+    columns = ("consumer", "idempotency records", "effect items", "queued", "in DLQ", "DLQ alarm")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "consumer" else "right")
+    for row in result.rows:
+        table.add_row(
+            row.consumer,
+            str(row.idempotency_records),
+            str(row.effect_items),
+            str(row.still_queued),
+            str(row.in_dlq),
+            row.dlq_alarm,
+        )
+    console.print(table)
 
 
 def _print_table(rows: list[Any]) -> None:

@@ -45,12 +45,16 @@ def consumer_name(mapping: DeployedMapping) -> str:
 
 def dead_letter_queue_url(session: AwsSession, mapping: DeployedMapping) -> str | None:
     """URL of the source queue's DLQ (from its redrive policy), if it has one."""
+    return redrive_target_url(session.client("sqs"), mapping.queue_url)
+
+
+def redrive_target_url(sqs: Any, queue_url: str) -> str | None:
+    """URL of the queue ``queue_url``'s redrive policy sends to, if it has one."""
     import json
 
-    sqs = session.client("sqs")
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=mapping.queue_url, AttributeNames=["RedrivePolicy"]
-    ).get("Attributes", {})
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"]).get(
+        "Attributes", {}
+    )
     if "RedrivePolicy" not in attributes:
         return None
     arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
