@@ -213,7 +213,7 @@ class AwsSession:
             aws_access_key_id=self.env.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=self.env.get("AWS_SECRET_ACCESS_KEY"),
             aws_session_token=self.env.get("AWS_SESSION_TOKEN"),
-            region_name=self.env.get("AWS_DEFAULT_REGION"),
+            region_name=self.env.get("AWS_DEFAULT_REGION") or self.env.get("AWS_REGION"),
         )
         endpoint = self.env.get("AWS_ENDPOINT_URL")
         return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
