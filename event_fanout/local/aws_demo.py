@@ -19,6 +19,7 @@ runs the consumers: Lambda does, so this module only publishes and then watches.
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 import time
@@ -245,8 +246,6 @@ def run_aws_demo(
 
     The stack is destroyed at the end, also when a step fails, unless ``keep``.
     """
-    import os
-
     env = dict(os.environ if env is None else env)
     session = AwsSession(env)
     account, region = account_and_region(session)
