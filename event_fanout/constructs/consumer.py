@@ -26,8 +26,8 @@ from constructs import Construct
 from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer_alarms import ConsumerAlarms, queue_depth_alarm
 from event_fanout.constructs.encryption import (
-    SUPPORTED_ENCRYPTION,
     allow_rule_to_use_key,
+    check_encryption,
     create_queue_key,
     is_bus_wide,
     queue_encryption_props,
@@ -381,21 +381,7 @@ class FanoutConsumer(Construct):
         )
         v.int_range("max_concurrency", max_concurrency, 2, 1000, "or None for no cap")
         v.int_range("max_receive_count", max_receive_count, 1, 1000)
-        v.require(
-            encryption is None or encryption in SUPPORTED_ENCRYPTION,
-            "encryption",
-            encryption,
-            "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
-            "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
-            "unencrypted queues are not offered; pass KMS with or without encryption_key",
-        )
-        v.require(
-            encryption_key is None or encryption in (None, sqs.QueueEncryption.KMS),
-            "encryption_key",
-            encryption_key,
-            f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
-            "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
-        )
+        check_encryption(v, encryption, encryption_key)
         v.int_range("retry_attempts", retry_attempts, *RETRY_ATTEMPTS_RANGE)
         v.seconds_range(
             "max_event_age",

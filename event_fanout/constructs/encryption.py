@@ -17,6 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from event_fanout.constructs.validation import Validator
+
 #: The encryption settings a fan-out queue may take.
 SUPPORTED_ENCRYPTION = (sqs.QueueEncryption.SQS_MANAGED, sqs.QueueEncryption.KMS)
 
@@ -38,6 +40,27 @@ def create_queue_key(
         enable_key_rotation=True,
         description=description,
         removal_policy=removal_policy or RemovalPolicy.RETAIN,
+    )
+
+
+def check_encryption(
+    v: Validator, encryption: sqs.QueueEncryption | None, encryption_key: kms.IKey | None
+) -> None:
+    """The encryption props the fan-out and each consumer share: supported, and consistent."""
+    v.require(
+        encryption is None or encryption in SUPPORTED_ENCRYPTION,
+        "encryption",
+        encryption,
+        "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
+        "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
+        "unencrypted queues are not offered; pass KMS with or without encryption_key",
+    )
+    v.require(
+        encryption_key is None or encryption in (None, sqs.QueueEncryption.KMS),
+        "encryption_key",
+        encryption_key,
+        f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
+        "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
     )
 
 

@@ -22,9 +22,9 @@ from event_fanout.constructs.consumer_shards import (
     ConsumersShard,
 )
 from event_fanout.constructs.encryption import (
-    SUPPORTED_ENCRYPTION,
     allow_rule_to_use_key,
     bus_rules_arn_pattern,
+    check_encryption,
     create_queue_key,
     mark_bus_wide,
     queue_encryption_props,
@@ -105,21 +105,7 @@ class EventFanout(Construct):
         )
         v.int_range("consumers_per_stack", consumers_per_stack, 1, MAX_RULES_PER_BUS)
         v.int_range("resource_budget", resource_budget, 50, 500)
-        v.require(
-            encryption is None or encryption in SUPPORTED_ENCRYPTION,
-            "encryption",
-            encryption,
-            "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
-            "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
-            "unencrypted queues are not offered; pass KMS with or without encryption_key",
-        )
-        v.require(
-            encryption_key is None or encryption in (None, sqs.QueueEncryption.KMS),
-            "encryption_key",
-            encryption_key,
-            f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
-            "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
-        )
+        check_encryption(v, encryption, encryption_key)
         v.raise_if_any()
 
         self.alarm_actions = tuple(alarm_actions)
