@@ -77,18 +77,25 @@ def _catalogue() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_readme_catalogue_lists_every_rejected_configuration() -> None:
+def _check_marked_section(marker: str, expected: str, what: str) -> None:
+    """Assert the README between ``<!-- marker -->`` and ``<!-- /marker -->`` is ``expected``.
+
+    With ``EVENT_FANOUT_UPDATE_DOCS=1`` a stale section is rewritten instead.
+    """
     text = README.read_text()
-    expected = _catalogue()
-    pattern = re.compile(r"(<!-- catalogue -->\n)(.*?)(<!-- /catalogue -->)", re.S)
+    pattern = re.compile(rf"(<!-- {marker} -->\n)(.*?)(<!-- /{marker} -->)", re.S)
     match = pattern.search(text)
-    assert match, "README has no catalogue markers"
+    assert match, f"README has no {marker} markers"
     if UPDATE and match.group(2) != expected:
         README.write_text(pattern.sub(lambda m: m.group(1) + expected + m.group(3), text))
         return
     assert match.group(2) == expected, (
-        "README catalogue is stale: run EVENT_FANOUT_UPDATE_DOCS=1 pytest tests/test_readme.py"
+        f"README {what} is stale: run EVENT_FANOUT_UPDATE_DOCS=1 pytest tests/test_readme.py"
     )
+
+
+def test_readme_catalogue_lists_every_rejected_configuration() -> None:
+    _check_marked_section("catalogue", _catalogue(), "catalogue")
     assert len(CASES) >= 25
 
 
@@ -103,14 +110,4 @@ def _nag_table() -> str:
 
 
 def test_readme_lists_every_nag_acknowledgement_of_the_library() -> None:
-    text = README.read_text()
-    expected = _nag_table()
-    pattern = re.compile(r"(<!-- nag -->\n)(.*?)(<!-- /nag -->)", re.S)
-    match = pattern.search(text)
-    assert match, "README has no nag markers"
-    if UPDATE and match.group(2) != expected:
-        README.write_text(pattern.sub(lambda m: m.group(1) + expected + m.group(3), text))
-        return
-    assert match.group(2) == expected, (
-        "README nag table is stale: run EVENT_FANOUT_UPDATE_DOCS=1 pytest tests/test_readme.py"
-    )
+    _check_marked_section("nag", _nag_table(), "nag table")
