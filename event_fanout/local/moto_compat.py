@@ -168,6 +168,30 @@ def _wrap_create(model: type[Any], adjust: CreateAdjustment) -> None:
     )
 
 
+class _ReplacedOnUpdate:
+    """What the models this module adds share: an update replaces, and creation is immediate.
+
+    Mixed in before moto's ``CloudFormationModel`` (imported lazily, inside the fixes).
+    """
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def is_created(self) -> bool:
+        return True
+
+
 # -- event_bus_ref ----------------------------------------------------------------------------
 
 
@@ -385,7 +409,7 @@ def _apply_cloudwatch_alarm() -> None:
     if "AWS::CloudWatch::Alarm" in parsing.get_model_map():
         return
 
-    class CfnCloudWatchAlarm(CloudFormationModel):
+    class CfnCloudWatchAlarm(_ReplacedOnUpdate, CloudFormationModel):
         """``AWS::CloudWatch::Alarm`` through moto's ``put_metric_alarm`` (metric alarms only).
 
         Metric-math alarms (``Metrics``) are created without their queries: moto cannot
@@ -462,20 +486,6 @@ def _apply_cloudwatch_alarm() -> None:
             return cls(account_id, region_name, resource_name)
 
         @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-        ) -> CfnCloudWatchAlarm:
-            original_resource.delete(account_id, region_name)
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
-
-        @classmethod
         def delete_from_cloudformation_json(
             cls,
             resource_name: str,
@@ -489,9 +499,6 @@ def _apply_cloudwatch_alarm() -> None:
             from moto.cloudwatch.models import cloudwatch_backends
 
             cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
-
-        def is_created(self) -> bool:
-            return True
 
     _register_model(CfnCloudWatchAlarm)
 
@@ -579,7 +586,7 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
     if resource_type in parsing.get_model_map():
         return
 
-    class CfnResourcePolicy(CloudFormationModel):
+    class CfnResourcePolicy(_ReplacedOnUpdate, CloudFormationModel):
         """A policy resource (``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``)."""
 
         _event_fanout_compat = True
@@ -622,20 +629,6 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
             return cls(resource_name, targets)
 
         @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-        ) -> CfnResourcePolicy:
-            original_resource.delete(account_id, region_name)
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
-
-        @classmethod
         def delete_from_cloudformation_json(
             cls,
             resource_name: str,
@@ -650,9 +643,6 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
         def delete(self, account_id: str, region_name: str) -> None:
             for target in self.targets:
                 setter(account_id, region_name, target, None)
-
-        def is_created(self) -> bool:
-            return True
 
     CfnResourcePolicy.__name__ = CfnResourcePolicy.__qualname__ = "Cfn" + resource_type.replace(
         "AWS::", ""
