@@ -10,4 +10,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy event_fanout app.py
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (at most 4): the emulator tests wait on the CDK CLI and the emulator,
+# the others on jsii's Node process; tests/conftest.py keeps tests that share a fixture on one worker.
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 "$@"

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # Before aws_cdk starts its jsii kernel: keep Node's end-of-life banner out of test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
@@ -16,6 +18,47 @@ from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV = Environment(account="123456789012", region="eu-west-1")
+
+
+#: Test modules that share a session fixture (the deployed reference stack): one worker each.
+SHARED_FIXTURE_GROUPS = {
+    "tests/local/test_e2e.py": "reference-deploy",
+    "tests/local/test_fault_run.py": "reference-deploy",
+}
+
+
+def fixture_group(nodeid: str) -> str:
+    """The pytest-xdist work unit of a test: its directory, or its shared-fixture group.
+
+    A worker builds every session or module fixture its tests use, so tests that share one
+    (tests/library share one synthesized stack, tests/local an emulator) stay on one worker.
+    tests/local is two units, the reference deploy with the fault run and the CLI and
+    compatibility deploys, so its two long halves run side by side, each with its own emulator.
+    """
+    path = nodeid.split("::", 1)[0]
+    return SHARED_FIXTURE_GROUPS.get(path, path.rpartition("/")[0])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Distribute by :func:`fixture_group`, in collection order (emulator tests first).
+
+    Not ``--dist loadgroup``: with pytest 9.2 it ignores ``xdist_group`` marks
+    (pytest-dev/pytest-xdist#1386, node ids are no longer mutable).
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FixtureGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return fixture_group(nodeid)
+
+    config.option.loadscopereorder = False  # keep the long emulator groups first
+    return FixtureGroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the emulator tests first: started last, a long group would leave a worker idle."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 def cdk_context() -> dict[str, Any]:
