@@ -1,7 +1,7 @@
 """What moto's CloudFormation lacks or gets wrong with the fan-out's resources, in one place.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Twelve things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Fourteen things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -45,6 +45,13 @@ and tested against, :data:`MOTO_VERSION`):
 ``events_input_path_cache``
     A cost too: ``PutEvents`` builds a new JSONPath parser (a PLY LALR table, about 3 ms) for
     each input path of each target of each matching rule. The parsed paths are cached.
+``sqs_counts_in_one_pass``
+    A cost too: ``SendMessage`` reads one static attribute from the queue's full attribute map,
+    whose three message counts scan every queued message, one scan each. The counts now come
+    from one scan (the same values).
+``server_backend_lookup``
+    A cost too: the server finds each request's service by testing the host against a fresh
+    listing of moto's package directory (~150 ``isdir`` calls). The listing is made once.
 ``sqs_message_move_task``
     ``StartMessageMoveTask`` / ``ListMessageMoveTasks`` (DLQ redrive) are not implemented.
 
@@ -736,6 +743,106 @@ def _apply_events_input_path_cache() -> None:
         setattr(jsonpath_ng.ext, "parse", cached)  # noqa: B010 - not re-exported for mypy
 
 
+# -- sqs_counts_in_one_pass -------------------------------------------------------------------
+
+#: The attributes moto's ``Queue`` computes by scanning its messages, one scan each.
+_MESSAGE_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
+
+
+#: moto's definitions of the counts (and of ``messages``, the first one's scan).
+_COUNT_FINGERPRINTS = {
+    "messages": "03a531dbcbcf9aee",
+    "approximate_number_of_messages": "d357a9506a56d2f8",
+    "approximate_number_of_messages_delayed": "c3c1dadb0c42ed5f",
+    "approximate_number_of_messages_not_visible": "5dbecc4dda174358",
+}
+
+
+def _message_counts(queue: Any) -> dict[str, int]:
+    """The three message counts of ``queue``, from one scan (moto's definitions of each)."""
+    ready = delayed = not_visible = 0
+    for message in queue._messages:
+        visible, is_delayed = message.visible, message.delayed
+        ready += visible and not is_delayed
+        delayed += is_delayed
+        not_visible += not visible
+    return dict(zip(_MESSAGE_COUNTS, (ready, delayed, not_visible), strict=True))
+
+
+def _attributes_counted_once(self: Any) -> dict[str, Any]:
+    """Return moto's ``Queue.attributes``, the message counts from one scan instead of three."""
+    from moto.core.utils import camelcase_to_underscores
+
+    counts = _message_counts(self)
+    result: dict[str, Any] = {}
+    for attribute in self.BASE_ATTRIBUTES:
+        if attribute in counts:
+            result[attribute] = counts[attribute]
+        else:
+            result[attribute] = getattr(self, camelcase_to_underscores(attribute))
+    extra = []
+    if self.fifo_queue:
+        extra += self.FIFO_ATTRIBUTES
+    if self.kms_master_key_id:
+        extra += self.KMS_ATTRIBUTES
+    for attribute in extra:
+        result[attribute] = getattr(self, camelcase_to_underscores(attribute))
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
+    return result
+
+
+def _check_sqs_counts_in_one_pass() -> None:
+    from moto.sqs.models import Queue
+
+    fix = "sqs_counts_in_one_pass"
+    attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+    if attributes is not _attributes_counted_once:
+        require_fingerprint(attributes, "40cb990b121628d5", fix)
+    # What the three counts mean (the scans the one pass replaces).
+    for name, expected in _COUNT_FINGERPRINTS.items():
+        require_fingerprint(getattr(Queue, name).fget, expected, fix)
+
+
+def _apply_sqs_counts_in_one_pass() -> None:
+    from moto.sqs.models import Queue
+
+    Queue.attributes = property(_attributes_counted_once)  # type: ignore[assignment,method-assign]
+
+
+# -- server_backend_lookup --------------------------------------------------------------------
+
+
+def _check_server_backend_lookup() -> None:
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    fix = "server_backend_lookup"
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        require_fingerprint(backends.list_of_moto_modules, "4f741a10b06500e8", fix)
+    # The caller: it only tests membership, so a cached tuple serves it.
+    require_fingerprint(DomainDispatcherApplication.get_backend_for_host, "1f41972c1e4e660f", fix)
+
+
+def _apply_server_backend_lookup() -> None:
+    from moto import backends
+
+    listing = backends.list_of_moto_modules
+    if not hasattr(listing, "cache_info"):
+        # moto's package directory does not change while the server runs.
+        cached = functools.lru_cache(maxsize=1)(lambda: tuple(listing()))
+        setattr(backends, "list_of_moto_modules", cached)  # noqa: B010 - not re-exported
+
+
 # -- sqs_message_move_task --------------------------------------------------------------------
 
 
@@ -946,6 +1053,18 @@ FIXES: tuple[CompatFix, ...] = (
         "PutEvents builds a JSONPath parser per input path per delivery",
         _check_events_input_path_cache,
         _apply_events_input_path_cache,
+    ),
+    CompatFix(
+        "sqs_counts_in_one_pass",
+        "SendMessage and GetQueueAttributes scan every queued message three times",
+        _check_sqs_counts_in_one_pass,
+        _apply_sqs_counts_in_one_pass,
+    ),
+    CompatFix(
+        "server_backend_lookup",
+        "every request lists moto's package directory to find its service",
+        _check_server_backend_lookup,
+        _apply_server_backend_lookup,
     ),
     CompatFix(
         "sqs_message_move_task",

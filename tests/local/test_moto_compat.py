@@ -326,3 +326,51 @@ def test_guard_rejects_a_changed_input_template_parser(monkeypatch: pytest.Monke
     monkeypatch.setattr(EventTemplateParser, "parse", staticmethod(lambda *a: {}))
     with pytest.raises(moto_compat.MotoCompatError, match="events_input_path_cache"):
         moto_compat._check_events_input_path_cache()
+
+
+def test_counts_in_one_pass_give_moto_s_attributes() -> None:
+    from moto.sqs.models import Queue, SQSBackend
+
+    backend = SQSBackend("eu-west-1", "123456789012")
+    standard = backend.create_queue("standard")
+    fifo = backend.create_queue("ordered.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    for i in range(40):
+        backend.send_message("standard", f"m{i}", delay_seconds=60 if i % 4 == 0 else None)
+    backend.receive_message("standard", 5, 0, 30)  # 5 in flight
+    backend.send_message("ordered.fifo", "x", group_id="g")
+    for queue in (standard, fifo):
+        assert moto_compat._attributes_counted_once(queue) == Queue.attributes.fget(queue)  # type: ignore[attr-defined]
+    counts = moto_compat._message_counts(standard)
+    assert counts == {
+        "ApproximateNumberOfMessages": 25,
+        "ApproximateNumberOfMessagesDelayed": 10,
+        "ApproximateNumberOfMessagesNotVisible": 5,
+    }
+
+
+def test_guard_rejects_a_changed_message_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import Queue
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(lambda self: 0))
+    with pytest.raises(moto_compat.MotoCompatError, match="sqs_counts_in_one_pass"):
+        moto_compat._check_sqs_counts_in_one_pass()
+
+
+def test_guard_rejects_a_changed_backend_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    monkeypatch.setattr(DomainDispatcherApplication, "get_backend_for_host", lambda s, h: None)
+    with pytest.raises(moto_compat.MotoCompatError, match="server_backend_lookup"):
+        moto_compat._check_server_backend_lookup()
+
+
+def test_backend_lookup_lists_moto_s_services_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import backends
+
+    listing = backends.list_of_moto_modules
+    monkeypatch.setattr(backends, "list_of_moto_modules", listing)  # restored afterwards
+    moto_compat._apply_server_backend_lookup()
+    cached = backends.list_of_moto_modules
+    assert cached() == tuple(listing())
+    assert {"sqs", "events", "dynamodb", "cloudformation"} <= set(cached())
+    assert cached() is cached()  # one listing for the life of the server
