@@ -27,7 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from event_fanout.local.deploy import AwsSession, DeployError, deployed_resources, run_cdk
+from event_fanout.local.deploy import (
+    EVENT_SOURCE_MAPPING_TYPE,
+    AwsSession,
+    DeployError,
+    resources_of_type,
+    run_cdk,
+)
 from event_fanout.local.publisher import (
     REFERENCE_BUS_DEFAULT,
     Published,
@@ -119,12 +125,11 @@ def destroy(env: Mapping[str, str], assembly: Path, *, echo: Printer | None = No
 def deployed_consumers(
     session: AwsSession, stack_name: str = REFERENCE_STACK
 ) -> list[DeployedConsumer]:
-    """Every consumer of the deployed stack, found through its event source mappings."""
+    """Every consumer of the deployed stack and its nested shards, by its event source mapping."""
     lambda_client, sqs = session.client("lambda"), session.client("sqs")
     consumers = []
-    for summary in deployed_resources(session.client("cloudformation"), stack_name).values():
-        if summary["ResourceType"] != "AWS::Lambda::EventSourceMapping":
-            continue
+    cloudformation = session.client("cloudformation")
+    for summary in resources_of_type(cloudformation, stack_name, EVENT_SOURCE_MAPPING_TYPE):
         mapping = lambda_client.get_event_source_mapping(UUID=summary["PhysicalResourceId"])
         account, queue_name = mapping["EventSourceArn"].split(":")[4:6]
         queue_url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)

@@ -33,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NOT_DEPLOYED_TYPES = frozenset({"AWS::CDK::Metadata"})
 #: A nested stack, as a resource of its parent.
 NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+EVENT_SOURCE_MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
 
 Printer = Callable[[str], None]
 
@@ -280,6 +281,22 @@ def deployed_stack_tree(
     return tree
 
 
+def resources_of_type(
+    cloudformation: Any, stack_name: str, resource_type: str
+) -> list[dict[str, Any]]:
+    """Summaries of every ``resource_type`` resource of the stack and its nested stacks.
+
+    A sharded fan-out keeps most of its consumers in nested stacks: whatever looks for the
+    consumers' mappings, queues or functions must look there too.
+    """
+    return [
+        summary
+        for resources in deployed_stack_tree(cloudformation, stack_name).values()
+        for summary in resources.values()
+        if summary["ResourceType"] == resource_type
+    ]
+
+
 @dataclass(frozen=True)
 class VerifiedStack:
     """A deployed stack (the app's or a nested one) whose template resources all exist."""
@@ -381,15 +398,14 @@ def disable_event_source_mappings(session: AwsSession, stack_name: str) -> list[
     message visible again, so receive counts climb and messages reach the DLQ on their own.
     Nested stacks' mappings are disabled too: a sharded fan-out keeps most consumers there.
     """
-    cloudformation = session.client("cloudformation")
     lambda_client = session.client("lambda")
     disabled = []
-    for resources in deployed_stack_tree(cloudformation, stack_name).values():
-        for summary in resources.values():
-            if summary["ResourceType"] == "AWS::Lambda::EventSourceMapping":
-                uuid = summary["PhysicalResourceId"]
-                lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
-                disabled.append(uuid)
+    for summary in resources_of_type(
+        session.client("cloudformation"), stack_name, EVENT_SOURCE_MAPPING_TYPE
+    ):
+        uuid = summary["PhysicalResourceId"]
+        lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
+        disabled.append(uuid)
     return disabled
 
 

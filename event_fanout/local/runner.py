@@ -48,7 +48,7 @@ from typing import Any, TextIO
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from event_fanout.local.deploy import AwsSession, deployed_resources
+from event_fanout.local.deploy import EVENT_SOURCE_MAPPING_TYPE, AwsSession, resources_of_type
 
 #: Longest a poll waits for the first message (SQS long polling).
 RECEIVE_WAIT_SECONDS = 1
@@ -483,7 +483,7 @@ def _load_module(name: str, path: Path) -> ModuleType:
 def discover_mappings(
     session: AwsSession, stack_name: str, work_dir: Path | None = None
 ) -> list[DeployedMapping]:
-    """Every SQS event source mapping of the stack, with its function's code extracted.
+    """Every SQS event source mapping of the stack and its nested stacks, with code extracted.
 
     Code and local layers are downloaded from the emulator (``Code.Location``) and unzipped
     under ``work_dir`` (a temporary directory by default), once per code hash.
@@ -493,9 +493,8 @@ def discover_mappings(
     sqs = session.client("sqs")
     zips = _ZipIndex(session.client("s3"))
     mappings = []
-    for summary in deployed_resources(session.client("cloudformation"), stack_name).values():
-        if summary["ResourceType"] != "AWS::Lambda::EventSourceMapping":
-            continue
+    cloudformation = session.client("cloudformation")
+    for summary in resources_of_type(cloudformation, stack_name, EVENT_SOURCE_MAPPING_TYPE):
         mapping = lambda_client.get_event_source_mapping(UUID=summary["PhysicalResourceId"])
         queue_arn = mapping["EventSourceArn"]
         if ":sqs:" not in queue_arn:

@@ -19,6 +19,7 @@ from event_fanout.local.deploy import (
     DeployError,
     bootstrap,
     deploy,
+    resources_of_type,
     session_for,
     verify_stack_tree,
 )
@@ -191,12 +192,15 @@ def test_nested_stack_keeps_every_generated_queue(local_aws: LocalAws, tmp_path:
     cloudformation.create_stack(StackName="CompatNested", TemplateBody=json.dumps(parent))
     try:
         stacks = verify_stack_tree(session, CdkApp("CompatNested", output_dir=tmp_path))
+        # What the runner, the --aws demo and the deploy look for is found in nested stacks too.
+        queues = resources_of_type(cloudformation, "CompatNested", "AWS::SQS::Queue")
     finally:
         cloudformation.delete_stack(StackName="CompatNested")
     assert len(stacks) == 2 and len(stacks[1].stack_name) > 80
     names = [url.rsplit("/", 1)[-1] for url in stacks[1].resources.values()]
     assert len(set(names)) == 3  # sqs_generated_queue_name: not one queue for three resources
     assert all(len(name) <= 80 for name in names)
+    assert sorted(q["PhysicalResourceId"] for q in queues) == sorted(stacks[1].resources.values())
 
 
 def test_shortened_generated_name_keeps_its_suffix() -> None:
