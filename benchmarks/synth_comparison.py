@@ -6,11 +6,17 @@ hand-wired plain-L2 arm::
     python benchmarks/synth_comparison.py            # N = 1, 10, 25, 50; 3 repetitions
     python benchmarks/synth_comparison.py --quick    # N = 1, 10; 1 repetition (smoke test)
     python benchmarks/synth_comparison.py --with-tests   # also time the test suite
+    python benchmarks/synth_comparison.py --count-requests --sizes 50   # jsii round trips
 
 Every measurement runs in a fresh Python process (the jsii kernel warms up, so a second synth in
 the same process is faster and would favour whichever arm runs later), and the arms are
 interleaved within each repetition, in rotating order, so drift on a shared machine hits them
 all alike. The figure reported is the median over repetitions.
+
+``--count-requests`` counts requests to the jsii kernel instead (deterministic, unlike the
+clock): every property read, method call and object creation from Python, and every answer to a
+callback from Node.js (a construct implemented in Python, a Python ``IResolvable``), split into
+building the constructs and ``app.synth()``.
 
 What each arm builds per consumer (the features of one ``FanoutConsumer``):
 
@@ -81,6 +87,11 @@ def _context() -> dict[str, Any]:
 
 def _build(variant: str, consumers: int, outdir: str) -> Any:
     """Build and synthesize one app; return the cloud assembly."""
+    return _construct(variant, consumers, outdir).synth()
+
+
+def _construct(variant: str, consumers: int, outdir: str) -> Any:
+    """Build one app's constructs, not yet synthesized; return the app."""
     from aws_cdk import App, DefaultStackSynthesizer, Environment, Stack
     from aws_cdk import aws_cloudwatch_actions as cw_actions
     from aws_cdk import aws_sns as sns
@@ -103,7 +114,7 @@ def _build(variant: str, consumers: int, outdir: str) -> Any:
         "event_fanout_sharded": _event_fanout_sharded,
     }
     builder[variant](stack, consumers, action)
-    return app.synth()
+    return app
 
 
 def _function(scope: Any, name: str) -> Any:
@@ -466,13 +477,37 @@ def _cpu_seconds() -> float:
     return total + sum(cpu[pid] for pid in mine if pid != os.getpid())
 
 
-def _worker(variant: str, consumers: int) -> None:
+class _RequestCounter:
+    """Counts requests to the jsii kernel (``_NodeProcess.send``: callback answers included)."""
+
+    def __init__(self) -> None:
+        from jsii._kernel.providers import process
+
+        self.count = 0
+        original = process._NodeProcess.send
+
+        def send(node: Any, request: Any, response_type: Any) -> Any:
+            self.count += 1
+            return original(node, request, response_type)
+
+        process._NodeProcess.send = send  # type: ignore[assignment]
+
+
+def _worker(variant: str, consumers: int, count_requests: bool = False) -> None:
     """Time one build + synth in this (fresh) process and print the figures as JSON."""
     _preimport(variant)
+    counter = _RequestCounter() if count_requests else None
+    requests: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="synth-bench-") as outdir:
         start, cpu_start = time.perf_counter(), _cpu_seconds()
-        assembly = _build(variant, consumers, outdir)
+        app = _construct(variant, consumers, outdir)
+        build_s = time.perf_counter() - start
+        if counter:
+            requests["requests_build"] = counter.count
+        assembly = app.synth()
         synth_s = time.perf_counter() - start
+        if counter:
+            requests["requests_synth"] = counter.count - requests["requests_build"]
         cpu_s = _cpu_seconds() - cpu_start
         resources = 0
         template_bytes = 0
@@ -490,11 +525,13 @@ def _worker(variant: str, consumers: int) -> None:
         json.dumps(
             {
                 "synth_s": synth_s,
+                "build_s": build_s,
                 "cpu_s": cpu_s,
                 "resources": resources,
                 "template_bytes": template_bytes,
                 "max_resources": max_resources,
                 "templates": templates,
+                **requests,
             }
         )
     )
@@ -524,13 +561,16 @@ def _ensure_solutions(site: Path) -> bool:
     return result.returncode == 0
 
 
-def _measure(variant: str, consumers: int, site: Path) -> dict[str, float]:
+def _measure(
+    variant: str, consumers: int, site: Path, count_requests: bool = False
+) -> dict[str, float]:
     env = {**os.environ, **ENV_VARS}
     if variant == "solutions":
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, __file__, "--worker", variant, str(consumers)],
+        [sys.executable, __file__, "--worker", variant, str(consumers)]
+        + (["--count-requests"] if count_requests else []),
         capture_output=True,
         text=True,
         env=env,
@@ -576,6 +616,28 @@ def _table(
                 f"| {_ratio(resources, base['resources'])} "
                 f"| {_largest(runs[0])} | {size / 1024:.0f} "
                 f"| {_ratio(size, base['template_bytes'])} |"
+            )
+    return "\n".join(lines)
+
+
+def _request_table(sizes: list[int], variants: list[str], site: Path) -> str:
+    """Kernel requests per arm: a count, so one run each is enough."""
+    lines = [
+        "| N | arm | requests, build | per consumer | vs L2 | requests, synth | per consumer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        base = 0.0
+        for variant in variants:
+            if variant == "event_fanout_sharded" and n < SHARDED_FROM:
+                continue
+            figures = _measure(variant, n, site, count_requests=True)
+            build, synth = figures["requests_build"], figures["requests_synth"]
+            if variant == "plain_l2":  # the first arm
+                base = build
+            lines.append(
+                f"| {n} | {LABELS[variant]} | {build:.0f} | {build / n:.1f} "
+                f"| {_ratio(build, base)} | {synth:.0f} | {synth / n:.1f} |"
             )
     return "\n".join(lines)
 
@@ -642,15 +704,23 @@ def main() -> None:
         action="store_true",
         help="also time bootstrap + deploy of the reference stack into the local emulator",
     )
+    parser.add_argument(
+        "--count-requests",
+        action="store_true",
+        help="count jsii kernel requests (one run per arm and N) instead of timing",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker[0], int(args.worker[1]))
+        _worker(args.worker[0], int(args.worker[1]), count_requests=args.count_requests)
         return
     sizes, reps = ([1, 10], 1) if args.quick else (args.sizes, args.reps)
     variants = list(VARIANTS)
     if args.skip_solutions or not _ensure_solutions(args.solutions_site):
         variants.remove("solutions")
+    if args.count_requests:
+        print(_request_table(sizes, variants, args.solutions_site))
+        return
     results: dict[tuple[str, int], list[dict[str, float]]] = {}
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "

@@ -34,7 +34,14 @@ from event_fanout.constructs.encryption import (
     rule_arn,
 )
 from event_fanout.constructs.idempotency_table import IdempotencyTable
-from event_fanout.constructs.lookups import child_path, seconds_duration, stack_facts
+from event_fanout.constructs.lookups import (
+    child_path,
+    events_principal,
+    queue_arn_of,
+    runtime_facts,
+    seconds_duration,
+    stack_facts,
+)
 from event_fanout.constructs.options import Idempotency
 from event_fanout.constructs.queue_target import ConsumerQueueTarget, allow_rules_to_send
 from event_fanout.constructs.runtime_layer import (
@@ -186,7 +193,7 @@ class FanoutConsumer(Construct):
         self.encryption_key: kms.IKey | None = encryption_key
         if encryption == sqs.QueueEncryption.KMS and encryption_key is None:
             self.encryption_key = create_queue_key(
-                self, "QueueKey", f"Encrypts the queues of {self.node.path}", removal_policy
+                self, "QueueKey", f"Encrypts the queues of {self._path}", removal_policy
             )
 
         queue_name = _queue_name(self, fifo)
@@ -237,7 +244,7 @@ class FanoutConsumer(Construct):
         rule_name: str | None = None
         if own_key is not None or target_dlq_key is not None:
             rule_name = Names.unique_resource_name(self, max_length=64, separator="-")
-            key_rule_arn = rule_arn(self, event_bus, rule_name)
+            key_rule_arn = rule_arn(scope, event_bus, rule_name)
         self.rule = events.Rule(
             self,
             "Rule",
@@ -248,9 +255,10 @@ class FanoutConsumer(Construct):
             targets=[
                 ConsumerQueueTarget(
                     self.queue,
-                    dead_letter_queue=self.target_dead_letter_queue,
+                    queue_arn=queue_arn_of(self.queue),
+                    dead_letter_queue_arn=queue_arn_of(target_dlq),
                     retry_attempts=retry_attempts,
-                    max_event_age=max_event_age,
+                    max_event_age_seconds=_seconds_or_token(max_event_age),
                     message_group_id=message_group_id if fifo else None,
                 )
             ],
@@ -258,9 +266,10 @@ class FanoutConsumer(Construct):
         # Only this rule may send to the queue (and to the DLQ, unless it admits the whole bus);
         # EventBridge encrypts with the queue's key and, for undeliverable events, the DLQ's key.
         source_arn = key_rule_arn or self.rule.rule_arn
-        allow_rules_to_send(self.queue, source_arn)
+        principal = events_principal(scope)
+        allow_rules_to_send(self.queue, source_arn, principal=principal)
         if not is_bus_wide(target_dlq):
-            allow_rules_to_send(target_dlq, source_arn)
+            allow_rules_to_send(target_dlq, source_arn, principal=principal)
         allow_rule_to_use_key(own_key, self.rule, source_arn)
         if target_dlq_key is not own_key:
             allow_rule_to_use_key(target_dlq_key, self.rule, source_arn)
@@ -536,8 +545,10 @@ class FanoutConsumer(Construct):
         if idempotency is None:
             return None
         table: dynamodb.ITable
+        table_key: kms.IKey | None
         if idempotency.existing_table is not None:
             table = idempotency.existing_table
+            table_key = table.encryption_key
         else:
             table = IdempotencyTable(
                 self,
@@ -546,7 +557,8 @@ class FanoutConsumer(Construct):
                 # A consumer with a customer-managed key keeps everything at rest under it.
                 encryption_key=self.encryption_key,
             ).table
-        grant_idempotency_access(handler, table)
+            table_key = self.encryption_key  # what the table was given: no need to read it back
+        grant_idempotency_access(handler, table, table_key)
         expires_after = idempotency.expires_after or dead_letter_retention_period
         function = handler
         assert isinstance(function, lambda_.Function)  # checked in _validate
@@ -571,9 +583,10 @@ class FanoutConsumer(Construct):
         function = handler
         assert isinstance(function, lambda_.Function)
         runtime = function.runtime
-        if runtime.family != lambda_.RuntimeFamily.PYTHON:
+        facts = runtime_facts(runtime)
+        if facts.family != lambda_.RuntimeFamily.PYTHON:
             Annotations.of(self).add_info(
-                f"{runtime.name} is not a Python runtime: no runtime layers attached."
+                f"{facts.name} is not a Python runtime: no runtime layers attached."
             )
             return
         powertools = lambda_.LayerVersion.from_layer_version_arn(
@@ -602,13 +615,19 @@ IDEMPOTENCY_TABLE_ACTIONS = (
 IDEMPOTENCY_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
-def grant_idempotency_access(handler: lambda_.IFunction, table: dynamodb.ITable) -> None:
-    """Let the consumer run Powertools' idempotency calls on ``table``, and only those."""
+def grant_idempotency_access(
+    handler: lambda_.IFunction, table: dynamodb.ITable, encryption_key: kms.IKey | None
+) -> None:
+    """Let the consumer run Powertools' idempotency calls on ``table``, and only those.
+
+    ``encryption_key`` is the table's (``table.encryption_key``); the caller passes it because
+    it often knows it without asking the jsii kernel.
+    """
     iam.Grant.add_to_principal(
         grantee=handler, actions=list(IDEMPOTENCY_TABLE_ACTIONS), resource_arns=[table.table_arn]
     )
-    if table.encryption_key is not None:
-        table.encryption_key.grant(handler, *IDEMPOTENCY_KEY_ACTIONS)
+    if encryption_key is not None:
+        encryption_key.grant(handler, *IDEMPOTENCY_KEY_ACTIONS)
 
 
 def _function_timeout(handler: lambda_.IFunction) -> Duration:
@@ -621,6 +640,12 @@ def _derived_visibility(function_timeout: Duration, window_seconds: int) -> Dura
     if seconds is None:
         return seconds_duration(VISIBILITY_TIMEOUT_FACTOR * 900 + window_seconds)
     return seconds_duration(VISIBILITY_TIMEOUT_FACTOR * seconds + window_seconds)
+
+
+def _seconds_or_token(value: Duration) -> float:
+    """``value.to_seconds()``: read once per Duration object, a number token passed through."""
+    seconds = seconds_of(value)
+    return value.to_seconds() if seconds is None else seconds
 
 
 def _whole_seconds(value: Duration) -> int:

@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from event_fanout.constructs.lookups import bus_name
+from event_fanout.constructs.lookups import bus_name, human_duration
 from event_fanout.constructs.validation import seconds_of
 
 #: Period of the queue alarms: SQS publishes queue metrics once a minute.
@@ -101,7 +101,7 @@ class ConsumerAlarms(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=(
                 f"{name}: the oldest event waiting in the queue is older than "
-                f"{max_message_age.to_human_string()}; the consumer is falling behind."
+                f"{human_duration(max_message_age)}; the consumer is falling behind."
             ),
         )
         self.function_errors = self._sum_alarm(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from event_fanout.constructs.lookups import bus_name, stack_facts
 from event_fanout.constructs.validation import Validator
 
 #: The encryption settings a fan-out queue may take.
@@ -76,10 +77,10 @@ def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> s
     Written out rather than taken from the rule (a ``GetAtt``): the key policy would depend on
     the rule, the rule on the queue, the queue on the key, a cycle CloudFormation refuses.
     """
-    stack = Stack.of(scope)
-    bus_name = event_bus.event_bus_name
-    path = rule_name if bus_name == "default" else f"{bus_name}/{rule_name}"
-    return f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{path}"
+    facts = stack_facts(scope)  # cached per scope: consumers pass the scope they share
+    name = bus_name(event_bus)
+    path = rule_name if name == "default" else f"{name}/{rule_name}"
+    return f"arn:{facts.partition}:events:{facts.region}:{facts.account}:rule/{path}"
 
 
 def bus_rules_arn_pattern(scope: Construct, event_bus: events.IEventBus) -> str:

@@ -29,6 +29,7 @@ from event_fanout.constructs.encryption import (
     mark_bus_wide,
     queue_encryption_props,
 )
+from event_fanout.constructs.lookups import events_principal
 from event_fanout.constructs.queue_target import allow_rules_to_send
 from event_fanout.constructs.validation import Validator
 
@@ -143,8 +144,13 @@ class EventFanout(Construct):
         )
         # One statement for every rule on the bus, whatever the number of consumers: one per
         # rule would break SQS's limit of 20 statements per queue policy.
-        bus_rules = bus_rules_arn_pattern(self, self.event_bus)
-        allow_rules_to_send(self.undeliverable_events_queue, bus_rules, like=True)
+        bus_rules = bus_rules_arn_pattern(scope, self.event_bus)
+        allow_rules_to_send(
+            self.undeliverable_events_queue,
+            bus_rules,
+            principal=events_principal(scope),
+            like=True,
+        )
         mark_bus_wide(self.undeliverable_events_queue)
         if self.encryption_key is not None:
             allow_rule_to_use_key(self.encryption_key, self, bus_rules, like=True)

@@ -11,43 +11,51 @@ consumer write scoped permissions (a rule ARN derived from the rule's name, so n
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_refs
 
+from event_fanout.constructs.lookups import queue_arn_of
+
 
 @jsii.implements(events.IRuleTarget)
 class ConsumerQueueTarget:
-    """Delivers matched events to ``queue``; undeliverable ones go to ``dead_letter_queue``."""
+    """Delivers matched events to ``queue``; undeliverable ones go to the dead-letter queue.
+
+    Takes the ARNs and the event age already resolved: ``bind`` runs as a callback from the
+    jsii kernel while the rule is built, and every read it made there was one more round trip
+    per consumer, for values the consumer has read anyway.
+    """
 
     def __init__(
         self,
         queue: sqs.IQueue,
         *,
-        dead_letter_queue: sqs.IQueue,
+        queue_arn: str,
+        dead_letter_queue_arn: str,
         retry_attempts: int,
-        max_event_age: Duration,
+        max_event_age_seconds: float,
         message_group_id: str | None,
     ) -> None:
         self._queue = queue
-        self._dead_letter_queue = dead_letter_queue
+        self._queue_arn = queue_arn
+        self._dead_letter_queue_arn = dead_letter_queue_arn
         self._retry_attempts = retry_attempts
-        self._max_event_age = max_event_age
+        self._max_event_age_seconds = max_event_age_seconds
         self._message_group_id = message_group_id
 
     def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         """Return the target's CloudFormation shape; grants nothing (the consumer does)."""
         return events.RuleTargetConfig(
-            arn=self._queue.queue_arn,
+            arn=self._queue_arn,
             target_resource=self._queue,
             dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
-                arn=self._dead_letter_queue.queue_arn
+                arn=self._dead_letter_queue_arn
             ),
             retry_policy=events.CfnRule.RetryPolicyProperty(
                 maximum_retry_attempts=self._retry_attempts,
-                maximum_event_age_in_seconds=self._max_event_age.to_seconds(),
+                maximum_event_age_in_seconds=self._max_event_age_seconds,
             ),
             sqs_parameters=(
                 events.CfnRule.SqsParametersProperty(message_group_id=self._message_group_id)
@@ -57,17 +65,33 @@ class ConsumerQueueTarget:
         )
 
 
-def allow_rules_to_send(queue: sqs.IQueue, source_arn: str, *, like: bool = False) -> None:
-    """Let EventBridge send to ``queue`` only for rules matching ``source_arn``.
+def allow_rules_to_send(
+    queue: sqs.IQueue,
+    source_arn: str,
+    *,
+    principal: iam.IPrincipal,
+    like: bool = False,
+) -> None:
+    """Let EventBridge (``principal``) send to ``queue`` only for rules matching ``source_arn``.
 
     ``like=True`` takes a wildcard pattern (every rule on one bus): one statement whatever the
     number of consumers, where one statement per rule would break SQS's 20-statement limit.
+
+    Added through ``Grant.add_statement_to_resource_policy``, which calls the queue's
+    ``add_to_resource_policy`` with the same statement: that method returns a struct, which
+    jsii reads back field by field (two round trips per queue), the grant an object reference.
     """
-    queue.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
+    arn = queue_arn_of(queue)
+    actions = ["sqs:SendMessage"]
+    iam.Grant.add_statement_to_resource_policy(
+        statement=iam.PolicyStatement(
+            principals=[principal],
+            actions=actions,
+            resources=[arn],
             conditions={("ArnLike" if like else "ArnEquals"): {"aws:SourceArn": source_arn}},
-        )
+        ),
+        resource=queue,
+        grantee=principal,
+        actions=actions,
+        resource_arns=[arn],
     )

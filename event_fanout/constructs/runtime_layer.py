@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 import event_fanout
-from event_fanout.constructs.lookups import stack_facts
+from event_fanout.constructs.lookups import architecture_name, runtime_facts, stack_facts
 
 #: The runtime layer of each stack, so the lookup costs no jsii call after the first consumer.
 _LAYERS: weakref.WeakKeyDictionary[Stack, RuntimeLayer] = weakref.WeakKeyDictionary()
@@ -44,8 +44,9 @@ def powertools_layer_arn(
     (a token for environment-agnostic stacks), so one synthesized template works in any region.
     ``runtime`` and ``region`` save jsii calls when the caller already knows them.
     """
-    python = (runtime or function.runtime).name.replace(".", "")  # "python3.12" -> "python312"
-    arch = function.architecture.name  # "x86_64" | "arm64"
+    # "python3.12" -> "python312"
+    python = runtime_facts(runtime or function.runtime).name.replace(".", "")
+    arch = architecture_name(function.architecture)  # "x86_64" | "arm64"
     region = region or Stack.of(scope).region
     return (
         f"arn:{_partition()}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
