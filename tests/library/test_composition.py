@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 
 from event_fanout import EventFanout, FanoutConsumer, Idempotency
-from tests.conftest import ENV, cdk_context, new_function
+from tests.conftest import ENV, new_app, new_function
 from tests.template_checks import cfn_lint
 
 
@@ -53,7 +53,7 @@ class OrdersStack(Stack):
 
 @pytest.fixture(scope="module")
 def composed() -> tuple[OrdersStack, dict[str, Any]]:
-    app = App(context=cdk_context())
+    app = new_app()
     stack = OrdersStack(app, "Orders")
     return stack, Template.from_stack(stack).to_json()
 

@@ -9,8 +9,8 @@ cfn-lint takes ~15 s per 450-resource template on one core, so by default it che
 parent (where the cross-stack wiring lands, with the consumers that stay in it) and the
 smallest shard (every shard has the same per-consumer shape and the same parameters from the
 parent, whatever its size); ``EVENT_FANOUT_LINT_ALL_SHARDS=1`` lints every template.
-CDK's built-in template validation is switched off for this app: cfn-lint is the check here,
-and running both doubles the synth time.
+As in every test app (``new_app``), CDK's built-in template validation is off: cfn-lint is
+the check here, and running both doubles the synth time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, DefaultStackSynthesizer, Duration, Stack
+from aws_cdk import DefaultStackSynthesizer, Duration, Stack
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -31,7 +31,7 @@ from constructs import Construct
 
 from event_fanout import EventFanout
 from event_fanout.constructs.consumer_shards import ConsumersShard
-from tests.conftest import ENV, cdk_context, new_function, new_stack
+from tests.conftest import ENV, new_app, new_function, new_stack
 from tests.template_checks import cfn_lint
 
 CONSUMERS = 120
@@ -62,7 +62,7 @@ class Synthesized:
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = str(tmp_path_factory.mktemp("sharding"))
-    app = App(context=cdk_context(), outdir=outdir, builtin_cloud_formation_validation=False)
+    app = new_app(outdir=outdir)
     stack = Stack(
         app,
         "Big",

@@ -19,7 +19,7 @@ from event_fanout import EventFanout, Idempotency, IdempotencyTable
 from event_fanout.app_factory import add_nag_packs
 from event_fanout.stacks.campaign_budget_stack import HANDLERS_DIR
 from event_fanout.stacks.consumer_function import consumer_function, logs_key
-from tests.conftest import ENV, cdk_context
+from tests.conftest import ENV, new_app
 
 
 class MaximalStack(Stack):
@@ -98,7 +98,7 @@ class MaximalStack(Stack):
 
 
 def build_maximal() -> tuple[App, MaximalStack]:
-    app = App(context=cdk_context())
+    app = new_app()
     stack = MaximalStack(app, "Maximal")
     add_nag_packs(app)
     return app, stack

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, DefaultStackSynthesizer
+from aws_cdk import DefaultStackSynthesizer
 
 from event_fanout.app_factory import STACK_ID, build_app
-from tests.conftest import ENV, REPO_ROOT, cdk_context
+from tests.conftest import ENV, REPO_ROOT, new_app
 from tests.security.maximal_stack import build_maximal
 from tests.template_checks import cfn_lint
 
@@ -48,7 +48,7 @@ CHECKOV_SKIPS = {
 def templates() -> dict[str, dict[str, Any]]:
     """Both templates, synthesized with the four nag packs attached (synth raises on a finding)."""
     app, _ = build_app(
-        App(context=cdk_context()),
+        new_app(),
         env=ENV,
         synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
     )

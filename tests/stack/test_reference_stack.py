@@ -12,7 +12,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from event_fanout.app_factory import STACK_ID, build_app
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
-from tests.conftest import ENV, cdk_context
+from tests.conftest import ENV, new_app
 from tests.template_checks import cfn_lint, normalized
 
 NAG_PACKS = {"AwsSolutions", "Serverless", "NIST.800.53.R5", "HIPAA.Security"}
@@ -20,7 +20,7 @@ NAG_PACKS = {"AwsSolutions", "Serverless", "NIST.800.53.R5", "HIPAA.Security"}
 
 def _build() -> tuple[App, CampaignBudgetStack]:
     return build_app(
-        App(context=cdk_context()),
+        new_app(),
         env=ENV,
         synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
     )
