@@ -27,7 +27,7 @@ from event_fanout.constructs.lookups import (
     runtime_facts,
 )
 from event_fanout.constructs.validation import seconds_of
-from tests.conftest import new_function, new_stack
+from tests.conftest import new_app, new_function, new_stack
 
 
 def test_events_principal_is_one_per_stack() -> None:
@@ -106,7 +106,7 @@ def _send_statements(template: Template) -> list[dict[str, Any]]:
 def test_fanouts_in_two_apps_each_admit_their_own_rules() -> None:
     """Built one after the other in one process, as tests and multi-app scripts do."""
     for region in ("eu-west-1", "us-east-1"):
-        stack = Stack(App(), "Stack", env=Environment(account="123456789012", region=region))
+        stack = Stack(new_app(), "Stack", env=Environment(account="123456789012", region=region))
         fanout = EventFanout(stack, "Fanout", event_bus_name="bus")
         fanout.add_consumer(
             "Consumer",
