@@ -649,11 +649,16 @@ def _largest(figures: dict[str, float]) -> str:
     return f"{largest} in {int(figures['templates'])} template(s){note}"
 
 
+#: scripts/test.sh's worker options.
+TEST_WORKERS = ("-n", "auto", "--maxprocesses", "4")
+
+
 def _time_tests() -> float:
     """Wall time of the whole test suite (emulator tests included), as CI runs it after set-up."""
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        # What scripts/test.sh runs: one worker per core (tests/conftest.py groups them).
+        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", *TEST_WORKERS],
         cwd=REPO_ROOT,
         env={**os.environ, **ENV_VARS},
         check=False,
@@ -743,7 +748,9 @@ def main() -> None:
                 )
     print(_table(results, sizes, variants))
     if args.with_tests:
-        print(f"\ntest suite (pytest tests, all of it): {_time_tests():.1f} s wall")
+        cores = os.cpu_count()
+        print(f"\ntest suite (all of it, as scripts/test.sh runs it, {cores} cores): ", end="")
+        print(f"{_time_tests():.1f} s wall")
     if args.with_local_deploy:
         boot, deployed = _time_local_deploy()
         print(f"\nreference stack, local emulator: bootstrap {boot:.1f} s, deploy {deployed:.1f} s")
