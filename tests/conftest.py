@@ -16,14 +16,20 @@ os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 from aws_cdk import App, DefaultStackSynthesizer, Duration, Environment, Stack
 from aws_cdk import aws_lambda as lambda_
 
+from event_fanout.app_factory import STACK_ID, build_app
+from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV = Environment(account="123456789012", region="eu-west-1")
 
 
-#: Test modules that share a session fixture (the deployed reference stack): one worker each.
+#: Test modules that share a session fixture across folders: one worker per group.
 SHARED_FIXTURE_GROUPS = {
     "tests/local/test_e2e.py": "reference-deploy",
     "tests/local/test_fault_run.py": "reference-deploy",
+    # Both read the synthesized reference stack (``reference_synth``).
+    "tests/stack/test_reference_stack.py": "reference-synth",
+    "tests/security/test_security_checks.py": "reference-synth",
 }
 
 
@@ -115,3 +121,19 @@ def only(resources: dict[str, Any]) -> dict[str, Any]:
     (resource,) = resources.values()
     props: dict[str, Any] = resource.get("Properties", {})
     return props
+
+
+@pytest.fixture(scope="session")
+def reference_synth() -> tuple[CampaignBudgetStack, dict[str, Any]]:
+    """The reference stack and its template, synthesized through the whole app.
+
+    The cdk-nag packs run as in ``cdk synth``: synthesis raises ``ValidationFailed`` on any
+    unacknowledged finding. Shared by tests/stack and tests/security (one synth a session).
+    """
+    app, stack = build_app(
+        new_app(),
+        env=ENV,
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+    template: dict[str, Any] = app.synth().get_stack_by_name(STACK_ID).template
+    return stack, template

@@ -10,7 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from event_fanout.app_factory import STACK_ID, build_app
+from event_fanout.app_factory import build_app
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
 from tests.conftest import ENV, new_app
 from tests.template_checks import cfn_lint, normalized
@@ -27,12 +27,11 @@ def _build() -> tuple[App, CampaignBudgetStack]:
 
 
 @pytest.fixture(scope="module")
-def reference() -> tuple[CampaignBudgetStack, dict[str, Any]]:
+def reference(
+    reference_synth: tuple[CampaignBudgetStack, dict[str, Any]],
+) -> tuple[CampaignBudgetStack, dict[str, Any]]:
     """Synthesized through the whole app, so the cdk-nag plugin runs exactly as in `cdk synth`."""
-    app, stack = _build()
-    assembly = app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
-    template: dict[str, Any] = assembly.get_stack_by_name(STACK_ID).template
-    return stack, template
+    return reference_synth
 
 
 @pytest.fixture
