@@ -15,6 +15,7 @@ os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
 from aws_cdk import App, DefaultStackSynthesizer, Duration, Environment, Stack
 from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
 
 from event_fanout.app_factory import STACK_ID, build_app
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
@@ -96,7 +97,7 @@ def new_stack(name: str = "Test") -> Stack:
 
 
 def new_function(
-    scope: Stack,
+    scope: Construct,
     construct_id: str = "Handler",
     *,
     timeout: Duration | None = Duration.seconds(30),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import DefaultStackSynthesizer, Duration, Stack
+from aws_cdk import DefaultStackSynthesizer, Stack
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -40,15 +40,8 @@ MAX_TEMPLATE_BYTES = 1_000_000
 
 
 def handler_factory(scope: Construct) -> lambda_.Function:
-    return lambda_.Function(
-        scope,
-        "Fn",
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        architecture=lambda_.Architecture.ARM_64,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
-        timeout=Duration.seconds(30),
-    )
+    """Each consumer's function, created in the consumer's scope (so it moves with it)."""
+    return new_function(scope, "Fn")
 
 
 @dataclass
