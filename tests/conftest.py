@@ -64,8 +64,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the emulator tests first: started last, a long group would leave a worker idle."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    """Emulator tests first, and within them the ``slow`` ones first.
+
+    Started last, a long group would leave the other worker idle. And a worker with two tests
+    or fewer left in its group is handed the next group, which then waits behind whatever long
+    test it is running: a group's longest test goes first.
+    """
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("e2e") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 def cdk_context() -> dict[str, Any]:

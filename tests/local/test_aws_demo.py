@@ -37,6 +37,7 @@ pytestmark = pytest.mark.e2e
 THRESHOLD = 1000
 
 
+@pytest.mark.slow
 def test_deploy_publish_observe_destroy(local_aws: LocalAws, tmp_path: Path) -> None:
     env = local_aws.environment
     session = session_for(env)

@@ -12,7 +12,7 @@ import pytest
 from event_fanout.local.deploy import CdkApp
 from event_fanout.local.server import LocalAws
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fault_run.py"
 
