@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     config.option.loadscopereorder = False  # keep the long emulator groups first
     return FixtureGroupScheduling(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_loader() -> Iterator[None]:
+    """Every boto3 session of a test run reads the AWS service models once, not once each.
+
+    moto's ``mock_aws`` drops boto3's default session, Powertools and the local runner create
+    sessions of their own, and each new session parsed the same service JSON again (~0.15 s a
+    client, most of a runtime test). The loader only reads files that do not change during a
+    run; clients, credentials and endpoints stay per session.
+    """
+    import botocore.session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            botocore.session,
+            "create_loader",
+            functools.lru_cache(maxsize=None)(botocore.session.create_loader),
+        )
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

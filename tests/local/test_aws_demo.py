@@ -45,7 +45,9 @@ def test_deploy_publish_observe_destroy(local_aws: LocalAws, tmp_path: Path) -> 
     account, region = account_and_region(session)
     assert (account, region) == ("123456789012", "eu-west-1")
 
-    assembly = deploy_to_account(env, account, region)
+    # The same app.py template as the end-to-end deploy, which keeps CDK's template validation;
+    # here it would only repeat it (~4 s). What this test covers is the `--aws` path's steps.
+    assembly = deploy_to_account({**env, "CDK_VALIDATION": "false"}, account, region)
     disable_event_source_mappings(session, REFERENCE_STACK)
     consumers = deployed_consumers(session)
     assert [c.name for c in consumers] == ["AuditLog", "Notification", "ReportingSync"]

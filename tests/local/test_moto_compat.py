@@ -6,6 +6,7 @@ real CDK CLI, so the fixes are tested independently of the reference stack.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from pathlib import Path
@@ -303,6 +304,30 @@ def test_server_stops_cleanly() -> None:
     aws.stop()
     assert process.returncode is not None
     assert port_is_free(aws.port)
+
+
+def test_connections_are_reused_and_each_request_is_logged(local_aws: LocalAws) -> None:
+    """Keep-alive is what makes the emulator cheap per call; the log is what a user reads."""
+    connection = http.client.HTTPConnection("127.0.0.1", local_aws.port, timeout=10)
+    for _ in range(2):
+        connection.request(
+            "POST",
+            "/",
+            body=json.dumps({"QueueNamePrefix": "log-probe"}),
+            headers={
+                "Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": "AmazonSQS.ListQueues",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261123/eu-west-1/sqs/"
+                "aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert not response.will_close  # the same connection serves the next request
+    connection.close()
+    assert local_aws.log_path is not None
+    assert "POST / 200 AmazonSQS.ListQueues" in local_aws.log_path.read_text().splitlines()
 
 
 def test_guard_rejects_a_changed_retention_check(monkeypatch: pytest.MonkeyPatch) -> None:
