@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import Duration
 
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
-from tests.conftest import REPO_ROOT, new_stack
+from tests.builders import REPO_ROOT, new_stack
 from tests.library.test_validation import CASES, _add
 
 README = REPO_ROOT / "README.md"

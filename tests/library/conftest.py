@@ -12,7 +12,7 @@ from aws_cdk import aws_events as events
 from aws_cdk.assertions import Template
 
 from event_fanout import EventFanout, FanoutConsumer, Idempotency
-from tests.conftest import new_function, new_stack, only
+from tests.builders import new_function, new_stack, only
 
 PATTERN = events.EventPattern(source=["ads.campaigns"])
 

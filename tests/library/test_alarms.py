@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 
 from event_fanout import EventFanout
-from tests.conftest import new_function, new_stack
+from tests.builders import new_function, new_stack
 from tests.library.conftest import Built
 
 

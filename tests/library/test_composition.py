@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 
 from event_fanout import EventFanout, FanoutConsumer, Idempotency
-from tests.conftest import ENV, new_app, new_function
+from tests.builders import ENV, new_app, new_function
 from tests.template_checks import cfn_lint
 
 

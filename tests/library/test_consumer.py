@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Annotations, Match
 
-from tests.conftest import only
+from tests.builders import only
 from tests.library.conftest import VISIBILITY_CASES, Built
 
 # -- queue ---------------------------------------------------------------------------------------

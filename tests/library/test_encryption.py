@@ -12,7 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
 from event_fanout import EventFanout
-from tests.conftest import new_function, new_stack
+from tests.builders import new_function, new_stack
 
 PATTERN = events.EventPattern(source=["a"])
 

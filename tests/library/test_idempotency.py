@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from event_fanout.runtime import constants
-from tests.conftest import only
+from tests.builders import only
 from tests.library.conftest import Built
 
 

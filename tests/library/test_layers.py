@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 
 from event_fanout import EventFanout
 from event_fanout.constructs.runtime_layer import POWERTOOLS_LAYER_VERSION
-from tests.conftest import new_function, new_stack, only
+from tests.builders import new_function, new_stack, only
 from tests.library.conftest import Built
 
 PATTERN = events.EventPattern(source=["a"])

@@ -27,7 +27,7 @@ from event_fanout.constructs.lookups import (
     runtime_facts,
 )
 from event_fanout.constructs.validation import seconds_of
-from tests.conftest import new_app, new_function, new_stack
+from tests.builders import new_app, new_function, new_stack
 
 
 def test_events_principal_is_one_per_stack() -> None:

@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
-from tests.conftest import new_function, new_stack
+from tests.builders import new_function, new_stack
 
 PATTERN = events.EventPattern(source=["ads.campaigns"])
 CONSUMER_PATH = "Test/Fanout/Consumers/Audit"

@@ -31,7 +31,7 @@ from constructs import Construct
 
 from event_fanout import EventFanout
 from event_fanout.constructs.consumer_shards import ConsumersShard
-from tests.conftest import ENV, new_app, new_function, new_stack
+from tests.builders import ENV, new_app, new_function, new_stack
 from tests.template_checks import cfn_lint
 
 CONSUMERS = 120

@@ -19,7 +19,7 @@ from event_fanout import EventFanout, Idempotency, IdempotencyTable
 from event_fanout.app_factory import add_nag_packs
 from event_fanout.stacks.campaign_budget_stack import HANDLERS_DIR
 from event_fanout.stacks.consumer_function import consumer_function, logs_key
-from tests.conftest import ENV, new_app
+from tests.builders import ENV, new_app
 
 
 class MaximalStack(Stack):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
-from tests.conftest import REPO_ROOT
+from tests.builders import REPO_ROOT
 from tests.security.maximal_stack import build_maximal
 from tests.template_checks import cfn_lint
 

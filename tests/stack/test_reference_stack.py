@@ -12,7 +12,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from event_fanout.app_factory import build_app
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
-from tests.conftest import ENV, new_app
+from tests.builders import ENV, new_app
 from tests.template_checks import cfn_lint, normalized
 
 NAG_PACKS = {"AwsSolutions", "Serverless", "NIST.800.53.R5", "HIPAA.Security"}
