@@ -24,6 +24,13 @@ from event_fanout.local.deploy import (
     session_for,
     verify_stack_tree,
 )
+from event_fanout.local.moto_compat import (
+    cloudformation_models,
+    cloudformation_names,
+    delivered_events,
+    message_move_task,
+    request_costs,
+)
 from event_fanout.local.runner import EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, LocalAwsError, port_is_free
 
@@ -222,7 +229,7 @@ def test_guard_rejects_a_changed_queue_model(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(Queue, "create_from_cloudformation_json", classmethod(changed))
     with pytest.raises(moto_compat.MotoCompatError, match="sqs_generated_queue_name"):
-        moto_compat._check_sqs_generated_queue_name()
+        cloudformation_names._check_sqs_generated_queue_name()
 
 
 def test_guard_rejects_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,7 +248,7 @@ def test_guard_rejects_a_changed_function(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(Archive, "create_from_cloudformation_json", classmethod(changed))
     with pytest.raises(moto_compat.MotoCompatError, match="archive_event_pattern"):
-        moto_compat._check_archive_event_pattern()
+        cloudformation_names._check_archive_event_pattern()
 
 
 def test_guard_rejects_a_model_moto_now_has(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -250,7 +257,7 @@ def test_guard_rejects_a_model_moto_now_has(monkeypatch: pytest.MonkeyPatch) -> 
     fake = type("UpstreamAlarm", (), {})
     monkeypatch.setattr(parsing, "get_model_map", lambda: {"AWS::CloudWatch::Alarm": fake})
     with pytest.raises(moto_compat.MotoCompatError, match="now has a CloudFormation model"):
-        moto_compat._check_cloudwatch_alarm()
+        cloudformation_models._check_cloudwatch_alarm()
 
 
 def test_guard_rejects_a_changed_input_template(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,7 +265,7 @@ def test_guard_rejects_a_changed_input_template(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", "{}")
     with pytest.raises(moto_compat.MotoCompatError, match="event_account_field"):
-        moto_compat._check_event_account_field()
+        delivered_events._check_event_account_field()
 
 
 def test_guard_rejects_moto_implementing_message_move(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,7 +273,7 @@ def test_guard_rejects_moto_implementing_message_move(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(SQSResponse, "start_message_move_task", lambda self: None, raising=False)
     with pytest.raises(moto_compat.MotoCompatError, match="now implements"):
-        moto_compat._check_sqs_message_move_task()
+        message_move_task._check_sqs_message_move_task()
 
 
 def test_guard_rejects_a_changed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,13 +281,13 @@ def test_guard_rejects_a_changed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(models, "unix_time_millis", lambda dt=None: 0.0)
     with pytest.raises(moto_compat.MotoCompatError, match="sqs_fast_clock"):
-        moto_compat._check_sqs_fast_clock()
+        request_costs._check_sqs_fast_clock()
 
 
 def test_fast_clock_agrees_with_moto() -> None:
     from moto.core.utils import unix_time_millis
 
-    assert moto_compat._fast_unix_time_millis() == pytest.approx(unix_time_millis(), abs=50)
+    assert request_costs._fast_unix_time_millis() == pytest.approx(unix_time_millis(), abs=50)
 
 
 def test_all_checks_pass_on_the_pinned_moto() -> None:
@@ -335,7 +342,7 @@ def test_guard_rejects_a_changed_retention_check(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(SQSBackend, "is_message_valid_based_on_retention_period", lambda *a: True)
     with pytest.raises(moto_compat.MotoCompatError, match="sqs_retention_lookup"):
-        moto_compat._check_sqs_retention_lookup()
+        request_costs._check_sqs_retention_lookup()
 
 
 def test_retention_lookup_keeps_moto_semantics() -> None:
@@ -345,8 +352,8 @@ def test_retention_lookup_keeps_moto_semantics() -> None:
     now_ms = time.time() * 1000
     fresh = SimpleNamespace(sent_timestamp=now_ms - 30_000)
     expired = SimpleNamespace(sent_timestamp=now_ms - 61_000)
-    assert moto_compat._retention_from_queue(backend, "q", fresh)
-    assert not moto_compat._retention_from_queue(backend, "q", expired)
+    assert request_costs._retention_from_queue(backend, "q", fresh)
+    assert not request_costs._retention_from_queue(backend, "q", expired)
 
 
 def test_guard_rejects_a_changed_input_template_parser(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -354,7 +361,7 @@ def test_guard_rejects_a_changed_input_template_parser(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(EventTemplateParser, "parse", staticmethod(lambda *a: {}))
     with pytest.raises(moto_compat.MotoCompatError, match="events_input_path_cache"):
-        moto_compat._check_events_input_path_cache()
+        request_costs._check_events_input_path_cache()
 
 
 def test_counts_in_one_pass_give_moto_s_attributes() -> None:
@@ -368,8 +375,8 @@ def test_counts_in_one_pass_give_moto_s_attributes() -> None:
     backend.receive_message("standard", 5, 0, 30)  # 5 in flight
     backend.send_message("ordered.fifo", "x", group_id="g")
     for queue in (standard, fifo):
-        assert moto_compat._attributes_counted_once(queue) == Queue.attributes.fget(queue)  # type: ignore[attr-defined]
-    counts = moto_compat._message_counts(standard)
+        assert request_costs._attributes_counted_once(queue) == Queue.attributes.fget(queue)  # type: ignore[attr-defined]
+    counts = request_costs._message_counts(standard)
     assert counts == {
         "ApproximateNumberOfMessages": 25,
         "ApproximateNumberOfMessagesDelayed": 10,
@@ -382,7 +389,7 @@ def test_guard_rejects_a_changed_message_count(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(Queue, "approximate_number_of_messages", property(lambda self: 0))
     with pytest.raises(moto_compat.MotoCompatError, match="sqs_counts_in_one_pass"):
-        moto_compat._check_sqs_counts_in_one_pass()
+        request_costs._check_sqs_counts_in_one_pass()
 
 
 def test_guard_rejects_a_changed_backend_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -390,7 +397,7 @@ def test_guard_rejects_a_changed_backend_lookup(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(DomainDispatcherApplication, "get_backend_for_host", lambda s, h: None)
     with pytest.raises(moto_compat.MotoCompatError, match="server_backend_lookup"):
-        moto_compat._check_server_backend_lookup()
+        request_costs._check_server_backend_lookup()
 
 
 def test_backend_lookup_lists_moto_s_services_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -398,7 +405,7 @@ def test_backend_lookup_lists_moto_s_services_once(monkeypatch: pytest.MonkeyPat
 
     listing = backends.list_of_moto_modules
     monkeypatch.setattr(backends, "list_of_moto_modules", listing)  # restored afterwards
-    moto_compat._apply_server_backend_lookup()
+    request_costs._apply_server_backend_lookup()
     cached = backends.list_of_moto_modules
     assert cached() == tuple(listing())
     assert {"sqs", "events", "dynamodb", "cloudformation"} <= set(cached())

@@ -1,0 +1,350 @@
+"""CloudFormation models moto lacks (``cloudwatch_alarm``, ``sqs_queue_policy``, ...).
+
+Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::SQS::QueuePolicy`` or
+``AWS::SNS::TopicPolicy`` resources deploys COMPLETE with those resources missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from event_fanout.local.moto_compat.cloudformation_names import resource_properties
+from event_fanout.local.moto_compat.guards import (
+    CompatFix,
+    require_model_absent,
+    require_parameters,
+)
+
+
+class AddedModel:
+    """What the models this module adds share, mixed in before moto's ``CloudFormationModel``.
+
+    Marked as ours (the guards recognise them), the name is the physical id, an update
+    replaces, and creation is immediate.
+    ``CloudFormationModel`` is imported lazily, inside the fixes.
+    """
+
+    _event_fanout_compat = True
+    name: str
+
+    @property
+    def physical_resource_id(self) -> str:
+        """The resource's name: what ``Ref`` returns for both the alarm and the policies."""
+        return self.name
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """Delete the old resource and create the new one (what CloudFormation does)."""
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def is_created(self) -> bool:
+        """Created as soon as moto's backend call returns: nothing to wait for."""
+        return True
+
+
+# -- cloudwatch_alarm -------------------------------------------------------------------------
+
+#: Keyword arguments of moto's ``CloudWatchBackend.put_metric_alarm`` the alarm model passes.
+_PUT_METRIC_ALARM_PARAMS = (
+    "name",
+    "namespace",
+    "metric_name",
+    "comparison_operator",
+    "evaluation_periods",
+    "period",
+    "threshold",
+    "statistic",
+    "description",
+    "dimensions",
+    "alarm_actions",
+    "datapoints_to_alarm",
+    "extended_statistic",
+    "ok_actions",
+    "insufficient_data_actions",
+    "unit",
+    "actions_enabled",
+    "treat_missing_data",
+)
+
+
+def _check_cloudwatch_alarm() -> None:
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    require_model_absent("AWS::CloudWatch::Alarm", "cloudwatch_alarm")
+    require_parameters(
+        CloudWatchBackend.put_metric_alarm, _PUT_METRIC_ALARM_PARAMS, "cloudwatch_alarm"
+    )
+    require_parameters(CloudWatchBackend.delete_alarms, ("alarm_names",), "cloudwatch_alarm")
+
+
+def _apply_cloudwatch_alarm() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if "AWS::CloudWatch::Alarm" in parsing.get_model_map():
+        return
+
+    class CfnCloudWatchAlarm(AddedModel, CloudFormationModel):
+        """``AWS::CloudWatch::Alarm`` through moto's ``put_metric_alarm`` (metric alarms only).
+
+        Metric-math alarms (``Metrics``) are created without their queries: moto cannot
+        evaluate them anyway, and the demo only reads their configuration and state.
+        """
+
+        def __init__(self, account_id: str, region_name: str, name: str) -> None:
+            self.account_id = account_id
+            self.region_name = region_name
+            self.name = name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "Arn":
+                return f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnCloudWatchAlarm:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            props = resource_properties(cloudformation_json)
+            backend = cloudwatch_backends[account_id][region_name]
+            backend.put_metric_alarm(
+                name=resource_name,
+                namespace=str(props.get("Namespace", "")),
+                metric_name=str(props.get("MetricName", "")),
+                comparison_operator=str(props.get("ComparisonOperator", "")),
+                evaluation_periods=int(props.get("EvaluationPeriods", 1)),
+                period=int(props.get("Period", 60)),
+                threshold=float(props.get("Threshold", 0)),
+                statistic=str(props.get("Statistic", "")),
+                description=str(props.get("AlarmDescription", "")),
+                dimensions=[
+                    {"Name": d["Name"], "Value": d["Value"]} for d in props.get("Dimensions", [])
+                ],
+                alarm_actions=list(props.get("AlarmActions", [])),
+                datapoints_to_alarm=(
+                    int(props["DatapointsToAlarm"]) if "DatapointsToAlarm" in props else None
+                ),
+                extended_statistic=props.get("ExtendedStatistic"),
+                ok_actions=list(props.get("OKActions", [])),
+                insufficient_data_actions=list(props.get("InsufficientDataActions", [])),
+                unit=props.get("Unit"),
+                actions_enabled=str(props.get("ActionsEnabled", True)).lower() == "true",
+                treat_missing_data=props.get("TreatMissingData"),
+            )
+            return cls(account_id, region_name, resource_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+    _register_model(CfnCloudWatchAlarm)
+
+
+#: Strong references to the models defined here: moto finds models through
+#: ``CloudFormationModel.__subclasses__()``, which holds them only weakly.
+_MODELS: list[type[Any]] = []
+
+
+def _register_model(model: type[Any]) -> None:
+    """Keep ``model`` alive and make moto's cached resource-type map see it."""
+    _MODELS.append(model)
+    _refresh_model_map()
+
+
+def _refresh_model_map() -> None:
+    """Moto caches its resource-type map; a model class defined now must invalidate it."""
+    from moto.cloudformation import parsing
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+
+
+# -- sqs_queue_policy, sns_topic_policy ------------------------------------------------------
+
+PolicySetter = Callable[[str, str, str, "str | None"], None]
+
+
+def _check_sqs_queue_policy() -> None:
+    from moto.sqs.models import SQSBackend
+
+    require_model_absent("AWS::SQS::QueuePolicy", "sqs_queue_policy")
+    require_parameters(SQSBackend.get_queue, ("queue_name",), "sqs_queue_policy")
+
+
+def _check_sns_topic_policy() -> None:
+    from moto.sns.models import SNSBackend
+
+    require_model_absent("AWS::SNS::TopicPolicy", "sns_topic_policy")
+    require_parameters(
+        SNSBackend.set_topic_attribute,
+        ("topic_arn", "attribute_name", "attribute_value"),
+        "sns_topic_policy",
+    )
+
+
+def _set_queue_policy(
+    account_id: str, region_name: str, queue_url: str, policy: str | None
+) -> None:
+    from moto.sqs.exceptions import QueueDoesNotExist
+    from moto.sqs.models import sqs_backends
+
+    try:
+        queue = sqs_backends[account_id][region_name].get_queue(
+            queue_url.rstrip("/").split("/")[-1]
+        )
+    except QueueDoesNotExist:
+        if policy is None:
+            return  # deleting: the queue went first, its policy with it
+        raise
+    queue.policy = policy
+
+
+def _set_topic_policy(
+    account_id: str, region_name: str, topic_arn: str, policy: str | None
+) -> None:
+    from moto.sns.models import sns_backends
+
+    if policy is not None:  # on delete the topic keeps its policy until it is deleted itself
+        sns_backends[account_id][region_name].set_topic_attribute(topic_arn, "policy", policy)
+
+
+def _policy_model(resource_type: str, targets_property: str, setter: PolicySetter) -> None:
+    """Register a model for a policy resource that sets ``PolicyDocument`` on each target."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if resource_type in parsing.get_model_map():
+        return
+
+    class CfnResourcePolicy(AddedModel, CloudFormationModel):
+        """A policy resource (``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``)."""
+
+        def __init__(self, name: str, targets: list[str]) -> None:
+            self.name = name
+            self.targets = targets
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return resource_type
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Id"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnResourcePolicy:
+            props = resource_properties(cloudformation_json)
+            document = props.get("PolicyDocument", {})
+            policy = document if isinstance(document, str) else json.dumps(document)
+            targets = [str(target) for target in props.get(targets_property, [])]
+            for target in targets:
+                setter(account_id, region_name, target, policy)
+            return cls(resource_name, targets)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            props = resource_properties(cloudformation_json)
+            targets = [str(target) for target in props.get(targets_property, [])]
+            cls(resource_name, targets).delete(account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            for target in self.targets:
+                setter(account_id, region_name, target, None)
+
+    CfnResourcePolicy.__name__ = CfnResourcePolicy.__qualname__ = "Cfn" + resource_type.replace(
+        "AWS::", ""
+    ).replace("::", "")
+    _register_model(CfnResourcePolicy)
+
+
+def _apply_sqs_queue_policy() -> None:
+    _policy_model("AWS::SQS::QueuePolicy", "Queues", _set_queue_policy)
+
+
+def _apply_sns_topic_policy() -> None:
+    _policy_model("AWS::SNS::TopicPolicy", "Topics", _set_topic_policy)
+
+
+#: The fixes of this module, in the order they are checked and applied.
+FIXES: tuple[CompatFix, ...] = (
+    CompatFix(
+        "cloudwatch_alarm",
+        "AWS::CloudWatch::Alarm is not deployed (no CloudFormation model)",
+        _check_cloudwatch_alarm,
+        _apply_cloudwatch_alarm,
+    ),
+    CompatFix(
+        "sqs_queue_policy",
+        "AWS::SQS::QueuePolicy is not deployed (no CloudFormation model)",
+        _check_sqs_queue_policy,
+        _apply_sqs_queue_policy,
+    ),
+    CompatFix(
+        "sns_topic_policy",
+        "AWS::SNS::TopicPolicy is not deployed (no CloudFormation model)",
+        _check_sns_topic_policy,
+        _apply_sns_topic_policy,
+    ),
+)
