@@ -38,7 +38,6 @@ from event_fanout.local.deploy import (
     bootstrap,
     deploy,
     session_for,
-    verify_stack_tree,
 )
 from event_fanout.local.server import LocalAws, LocalAwsError
 
@@ -160,10 +159,9 @@ def run(consumers: int, events: int, *, verbose: bool, log_path: Path | None) ->
             bootstrap(env, app, echo=echo)
             figures.bootstrap_seconds = time.monotonic() - started
             started = time.monotonic()
-            deploy(env, app, echo=echo)  # verifies every template (raises DeployError)
+            stacks = deploy(env, app, echo=echo)  # every template verified (or DeployError)
             figures.deploy_seconds = time.monotonic() - started
             session = session_for(env)
-            stacks = verify_stack_tree(session, app)
             figures.resources = [stack.template_resources for stack in stacks]
             synthesized = 1 + len(list(app.assembly_dir.glob("*.nested.template.json")))
             if len(stacks) != synthesized:

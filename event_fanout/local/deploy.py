@@ -158,14 +158,14 @@ def bootstrap(aws_env: Mapping[str, str], app: CdkApp, *, echo: Printer | None =
 
 def deploy(
     aws_env: Mapping[str, str], app: CdkApp, *, echo: Printer | None = None
-) -> dict[str, str]:
-    """Deploy ``app`` as a fresh stack, verify it, disable moto's mappings; return resources.
+) -> list[VerifiedStack]:
+    """Deploy ``app`` as a fresh stack, verify it, disable moto's mappings; return the stacks.
 
     Returns
     -------
-    dict[str, str]
-        Logical id -> physical id of every deployed resource of the app's stack (a nested
-        stack is one of them; :func:`verify_stack_tree` lists what is inside).
+    list[VerifiedStack]
+        The app's stack and every nested stack under it, the parent first, each verified
+        against its template (:func:`verify_stack_tree`).
 
     """
     session = session_for(aws_env)
@@ -195,7 +195,7 @@ def deploy(
             f"{nested}; disabled {len(disabled)} emulator event source mapping(s) (the local "
             "runner plays them)"
         )
-    return stacks[0].resources
+    return stacks
 
 
 @dataclass(frozen=True)

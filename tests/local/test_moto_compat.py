@@ -48,7 +48,8 @@ def mini(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> dict[
         output_dir=Path(tmp_path_factory.mktemp("mini-cdk-out")),
     )
     bootstrap(local_aws.environment, app)
-    return deploy(local_aws.environment, app)
+    (stack,) = deploy(local_aws.environment, app)  # no nested stack in the mini app
+    return stack.resources
 
 
 def _resource(mini: dict[str, str], prefix: str) -> str:
