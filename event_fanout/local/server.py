@@ -45,6 +45,10 @@ READY_PREFIX = "READY "
 #: a few connections each. A long poll (``WaitTimeSeconds``) holds a thread while it waits, so
 #: there is room for several clients polling at the same time.
 SERVER_THREADS = 16
+#: Open connections the emulator accepts (waitress's default is 100).
+SERVER_CONNECTION_LIMIT = 500
+#: An idle kept-alive connection is closed after this long (clients reconnect transparently).
+IDLE_CONNECTION_TIMEOUT_SECONDS = 60
 
 
 class LocalAwsError(RuntimeError):
@@ -226,6 +230,11 @@ def serve(port: int) -> None:
             port=port,
             threads=SERVER_THREADS,
             ident="moto",
+            # Kept-alive connections stay open while their boto3 client lives: a long demo or
+            # test session holds many. Past the limit waitress stops accepting until one times
+            # out, so the limit is well above what a session opens, and idle ones close sooner.
+            connection_limit=SERVER_CONNECTION_LIMIT,
+            channel_timeout=IDLE_CONNECTION_TIMEOUT_SECONDS,
             # poll() rather than select(): no 1,024-descriptor ceiling on open connections.
             asyncore_use_poll=True,
         )
