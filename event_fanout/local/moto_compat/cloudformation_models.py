@@ -27,7 +27,28 @@ class AddedModel:
     """
 
     _event_fanout_compat = True
+    #: The CloudFormation type the model deploys.
+    resource_type: str
+    #: The property that names the resource ("" when CloudFormation generates the name).
+    name_property: str = ""
+    #: The one attribute ``Fn::GetAtt`` may read.
+    attribute: str
     name: str
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        """The type moto looks the model up by."""
+        return cls.resource_type
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        """The naming property, for moto's generated names."""
+        return cls.name_property
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        """Whether ``Fn::GetAtt`` may read ``attr``."""
+        return attr == cls.attribute
 
     @property
     def physical_resource_id(self) -> str:
@@ -103,22 +124,14 @@ def _apply_cloudwatch_alarm() -> None:
         evaluate them anyway, and the demo only reads their configuration and state.
         """
 
+        resource_type = "AWS::CloudWatch::Alarm"
+        name_property = "AlarmName"
+        attribute = "Arn"
+
         def __init__(self, account_id: str, region_name: str, name: str) -> None:
             self.account_id = account_id
             self.region_name = region_name
             self.name = name
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "AlarmName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::CloudWatch::Alarm"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
 
         def get_cfn_attribute(self, attribute_name: str) -> str:
             from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -253,32 +266,23 @@ def _set_topic_policy(
         sns_backends[account_id][region_name].set_topic_attribute(topic_arn, "policy", policy)
 
 
-def _policy_model(resource_type: str, targets_property: str, setter: PolicySetter) -> None:
+def _policy_model(policy_type: str, targets_property: str, setter: PolicySetter) -> None:
     """Register a model for a policy resource that sets ``PolicyDocument`` on each target."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
-    if resource_type in parsing.get_model_map():
+    if policy_type in parsing.get_model_map():
         return
 
     class CfnResourcePolicy(AddedModel, CloudFormationModel):
         """A policy resource (``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``)."""
 
+        resource_type = policy_type
+        attribute = "Id"
+
         def __init__(self, name: str, targets: list[str]) -> None:
             self.name = name
             self.targets = targets
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return resource_type
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Id"
 
         @classmethod
         def create_from_cloudformation_json(
@@ -313,7 +317,7 @@ def _policy_model(resource_type: str, targets_property: str, setter: PolicySette
             for target in self.targets:
                 setter(account_id, region_name, target, None)
 
-    CfnResourcePolicy.__name__ = CfnResourcePolicy.__qualname__ = "Cfn" + resource_type.replace(
+    CfnResourcePolicy.__name__ = CfnResourcePolicy.__qualname__ = "Cfn" + policy_type.replace(
         "AWS::", ""
     ).replace("::", "")
     _register_model(CfnResourcePolicy)
