@@ -16,12 +16,11 @@ from aws_cdk import (
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, Node
 
 from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer_alarms import ConsumerAlarms, queue_depth_alarm
@@ -282,12 +281,13 @@ class FanoutConsumer(Construct):
             report_batch_item_failures=True,
         )
         handler.add_event_source(self.event_source)
-        for child in handler.node.children:
+        handler_node = handler.node  # one read: each `.node` is a round trip
+        for child in handler_node.children:
             if isinstance(child, lambda_.EventSourceMapping):
                 nag.acknowledge(child, nag.EVENT_SOURCE_MAPPING)
 
         self.idempotency_table = self._wire_idempotency(
-            handler, idempotency, dead_letter_retention_period, removal_policy
+            handler, handler_node, idempotency, dead_letter_retention_period, removal_policy
         )
         if attach_runtime_layers:
             self._attach_layers(handler, powertools_layer_version)
@@ -538,6 +538,7 @@ class FanoutConsumer(Construct):
     def _wire_idempotency(
         self,
         handler: lambda_.IFunction,
+        handler_node: Node,
         idempotency: Idempotency | None,
         dead_letter_retention_period: Duration,
         removal_policy: RemovalPolicy | None,
@@ -562,21 +563,28 @@ class FanoutConsumer(Construct):
         expires_after = idempotency.expires_after or dead_letter_retention_period
         function = handler
         assert isinstance(function, lambda_.Function)  # checked in _validate
-        env = {
+        # What the runtime reads, written onto the function's CloudFormation resource in one
+        # call (merged with the variables the function has; one add_environment per variable
+        # is one round trip each). Set through the construct's options, not add_environment.
+        # IDEMPOTENCY_KEY_PREFIX is left out: the runtime defaults it to the consumer name.
+        variables = {
+            constants.ENV_CONSUMER_NAME: self._name,
             constants.ENV_IDEMPOTENCY_TABLE_NAME: table.table_name,
             constants.ENV_IDEMPOTENCY_KEY_PATH: idempotency.key_path,
             constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(_whole_seconds(expires_after)),
-            constants.ENV_IDEMPOTENCY_KEY_PREFIX: self._name,
-            constants.ENV_CONSUMER_NAME: self._name,
-            constants.ENV_POWERTOOLS_SERVICE_NAME: self._name,
-            constants.ENV_POWERTOOLS_METRICS_NAMESPACE: constants.DEFAULT_METRICS_NAMESPACE,
         }
         if idempotency.payload_validation_path:
-            env[constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH] = (
+            variables[constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH] = (
                 idempotency.payload_validation_path
             )
-        for name, value in env.items():
-            function.add_environment(name, value)
+        cfn_function = handler_node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.add_property_override("Environment.Variables", variables)
+        # Powertools' own settings stay on the L2 function: a later add_environment wins.
+        function.add_environment(constants.ENV_POWERTOOLS_SERVICE_NAME, self._name)
+        function.add_environment(
+            constants.ENV_POWERTOOLS_METRICS_NAMESPACE, constants.DEFAULT_METRICS_NAMESPACE
+        )
         return table
 
     def _attach_layers(self, handler: lambda_.IFunction, powertools_layer_version: int) -> None:
@@ -623,9 +631,9 @@ def grant_idempotency_access(
     ``encryption_key`` is the table's (``table.encryption_key``); the caller passes it because
     it often knows it without asking the jsii kernel.
     """
-    iam.Grant.add_to_principal(
-        grantee=handler, actions=list(IDEMPOTENCY_TABLE_ACTIONS), resource_arns=[table.table_arn]
-    )
+    # The table's own grant: one round trip (reading table_arn for a Grant is two); it names
+    # the table (and its indexes and replicas, if any) and leaves the key to the caller.
+    table.grant(handler, *IDEMPOTENCY_TABLE_ACTIONS)
     if encryption_key is not None:
         encryption_key.grant(handler, *IDEMPOTENCY_KEY_ACTIONS)
 

@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Final, overload
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from event_fanout.constructs.lookups import bus_name, human_duration
+from event_fanout.constructs.lookups import bus_name, human_duration, path_of
 from event_fanout.constructs.validation import seconds_of
 
-#: Period of the queue alarms: SQS publishes queue metrics once a minute.
-QUEUE_ALARM_PERIOD = Duration.minutes(1)
-#: Period of the function and rule alarms: summed, so a single failure in five minutes alarms.
-FAILURE_ALARM_PERIOD = Duration.minutes(5)
+#: Period of the queue alarms (seconds): SQS publishes queue metrics once a minute.
+QUEUE_ALARM_PERIOD_SECONDS: Final = 60
+#: Period of the function and rule alarms (seconds): summed, so one failure in five minutes alarms.
+FAILURE_ALARM_PERIOD_SECONDS: Final = 300
+QUEUE_ALARM_PERIOD = Duration.seconds(QUEUE_ALARM_PERIOD_SECONDS)
 #: ``cloudwatch.Stats.MAXIMUM`` / ``SUM`` as plain strings: each read of ``Stats.X`` is a jsii
 #: round trip, and the template is the same.
 _MAXIMUM = "Maximum"
 _SUM = "Sum"
+_AT_OR_ABOVE: Final = "GreaterThanOrEqualToThreshold"
+_NOT_BREACHING: Final = "notBreaching"
+
+#: The consumer alarms, in the order of ``ConsumerAlarms.all``: attribute name -> construct id.
+ALARM_IDS: Final[Mapping[str, str]] = {
+    "dead_letter_queue_depth": "DeadLetterQueueDepth",
+    "oldest_message_age": "OldestMessageAge",
+    "function_errors": "FunctionErrors",
+    "function_throttles": "FunctionThrottles",
+    "rule_failed_invocations": "RuleFailedInvocations",
+}
+
+#: ARNs of actions whose ARN does not depend on the alarm, bound once per action object.
+_ALARM_INDEPENDENT_ARNS: Final[weakref.WeakKeyDictionary[cloudwatch.IAlarmAction, str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def queue_depth_alarm(
@@ -47,19 +67,45 @@ def queue_depth_alarm(
     )
 
 
+class _AlarmView:
+    """A class attribute reading one of ``ConsumerAlarms``' alarms as an ``IAlarm``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attribute = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _AlarmView: ...
+
+    @overload
+    def __get__(self, instance: ConsumerAlarms, owner: type) -> cloudwatch.IAlarm: ...
+
+    def __get__(
+        self, instance: ConsumerAlarms | None, owner: type
+    ) -> cloudwatch.IAlarm | _AlarmView:
+        return self if instance is None else instance.alarm(self.attribute)
+
+
 class ConsumerAlarms(Construct):
     """Dead-letter depth, consumer lag, function errors and throttles, rule delivery failures.
 
     Lag (age of the oldest message) is the most honest signal during an incident: it tells how
     stale the product is becoming, whatever the queue depth.
 
+    The alarms are ``CfnAlarm`` resources with their metric written out: an L2 ``Alarm`` costs
+    four jsii round trips (metric, alarm, ALARM action, OK action) where a ``CfnAlarm`` costs
+    one, and a fan-out creates five per consumer. The template is the same.
+
     Attributes
     ----------
     dead_letter_queue_depth, oldest_message_age, function_errors, function_throttles,
     rule_failed_invocations:
-        The individual alarms, for dashboards or composite alarms.
+        The individual alarms as ``IAlarm``, for dashboards (``AlarmWidget``) and composite
+        alarms (``AlarmRule.from_alarm``); also ``alarm("<attribute name>")``.
     all:
         Every alarm above, in that order.
+    resources:
+        The ``CfnAlarm`` of each, by the attribute names above, to override a property
+        (actions: :meth:`add_actions`, which keeps track of those already set).
 
     """
 
@@ -80,75 +126,223 @@ class ConsumerAlarms(Construct):
         super().__init__(scope, construct_id)
         # The consumer's id; passing it saves a jsii call.
         name = consumer_name or scope.node.id
-        self.dead_letter_queue_depth = queue_depth_alarm(
-            self,
-            "DeadLetterQueueDepth",
-            dead_letter_queue,
+        self.resources: dict[str, cloudwatch.CfnAlarm] = {}
+        self._views: dict[str, cloudwatch.IAlarm] = {}
+        # Action ARNs of each alarm, kept here so adding one never reads the list back.
+        self._action_arns: dict[str, list[str]] = {}
+        # Known before the alarms exist when every action was bound before (the usual case:
+        # one SNS action shared by all consumers): then they are passed at creation.
+        self._preset_arns = _known_arns(alarm_actions)
+        self._queue_alarm(
+            "dead_letter_queue_depth",
+            "ApproximateNumberOfMessagesVisible",
+            dead_letter_queue.queue_name,
+            threshold=1,
             description=(
                 f"{name}: messages failed {name}'s handler max_receive_count times and wait in "
                 "its dead-letter queue. Inspect them, fix the handler, then redrive."
             ),
         )
-        self.oldest_message_age = cloudwatch.Alarm(
-            self,
-            "OldestMessageAge",
-            metric=queue.metric_approximate_age_of_oldest_message(
-                period=QUEUE_ALARM_PERIOD, statistic=_MAXIMUM
-            ),
+        self._queue_alarm(
+            "oldest_message_age",
+            "ApproximateAgeOfOldestMessage",
+            queue.queue_name,
             threshold=_threshold_seconds(max_message_age),
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
+            description=(
                 f"{name}: the oldest event waiting in the queue is older than "
                 f"{human_duration(max_message_age)}; the consumer is falling behind."
             ),
         )
-        self.function_errors = self._sum_alarm(
-            "FunctionErrors",
-            function.metric_errors(period=FAILURE_ALARM_PERIOD, statistic=_SUM),
+        function_dimensions = {"FunctionName": function.function_name}
+        self._failure_alarm(
+            "function_errors",
+            "AWS/Lambda",
+            "Errors",
+            function_dimensions,
             f"{name}: the consumer function failed whole invocations (not single records).",
         )
-        self.function_throttles = self._sum_alarm(
-            "FunctionThrottles",
-            function.metric_throttles(period=FAILURE_ALARM_PERIOD, statistic=_SUM),
+        self._failure_alarm(
+            "function_throttles",
+            "AWS/Lambda",
+            "Throttles",
+            function_dimensions,
             f"{name}: the consumer function was throttled; raise its concurrency or lower "
             "the mapping's max_concurrency.",
         )
-        self.rule_failed_invocations = self._sum_alarm(
-            "RuleFailedInvocations",
-            cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="FailedInvocations",
-                dimensions_map=_rule_dimensions(rule, event_bus),
-                period=FAILURE_ALARM_PERIOD,
-                statistic=_SUM,
-            ),
+        self._failure_alarm(
+            "rule_failed_invocations",
+            "AWS/Events",
+            "FailedInvocations",
+            _rule_dimensions(rule, event_bus),
             f"{name}: EventBridge could not deliver matched events to the queue; they went "
             "to the fan-out's undeliverable-events queue.",
         )
-        self.all: tuple[cloudwatch.Alarm, ...] = (
-            self.dead_letter_queue_depth,
-            self.oldest_message_age,
-            self.function_errors,
-            self.function_throttles,
-            self.rule_failed_invocations,
-        )
-        add_actions(self.all, alarm_actions)
+        if alarm_actions and not self._action_arns:
+            self.add_actions(*alarm_actions)
 
-    def _sum_alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, description: str
-    ) -> cloudwatch.Alarm:
-        return cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+    def _queue_alarm(
+        self,
+        attribute: str,
+        metric_name: str,
+        queue_name: str,
+        *,
+        threshold: float,
+        description: str,
+    ) -> None:
+        """The queue's worst minute: SQS publishes its metrics once a minute."""
+        self._alarm(
+            attribute,
+            namespace="AWS/SQS",
+            metric_name=metric_name,
+            dimensions={"QueueName": queue_name},
+            period=QUEUE_ALARM_PERIOD_SECONDS,
+            statistic=_MAXIMUM,
+            threshold=threshold,
+            description=description,
         )
+
+    def _failure_alarm(
+        self,
+        attribute: str,
+        namespace: str,
+        metric_name: str,
+        dimensions: Mapping[str, str],
+        description: str,
+    ) -> None:
+        """Any failure counted in five minutes."""
+        self._alarm(
+            attribute,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            period=FAILURE_ALARM_PERIOD_SECONDS,
+            statistic=_SUM,
+            threshold=1,
+            description=description,
+        )
+
+    def _alarm(
+        self,
+        attribute: str,
+        *,
+        namespace: str,
+        metric_name: str,
+        dimensions: Mapping[str, str],
+        period: int,
+        statistic: str,
+        threshold: float,
+        description: str,
+    ) -> None:
+        self.resources[attribute] = cloudwatch.CfnAlarm(
+            self,
+            ALARM_IDS[attribute],
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=[
+                cloudwatch.CfnAlarm.DimensionProperty(name=key, value=value)
+                for key, value in dimensions.items()
+            ],
+            period=period,
+            statistic=statistic,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=_AT_OR_ABOVE,
+            # SQS stops publishing metrics for a queue idle ~6 hours: silence is not an incident.
+            treat_missing_data=_NOT_BREACHING,
+            alarm_description=description,
+            alarm_actions=self._preset_arns,
+            ok_actions=self._preset_arns,
+        )
+        if self._preset_arns:
+            self._action_arns[attribute] = list(self._preset_arns)
+
+    def add_actions(
+        self, *actions: cloudwatch.IAlarmAction, alarms: Sequence[str] | None = None
+    ) -> None:
+        """Notify ``actions`` on ALARM and on OK, so whoever was paged learns it recovered.
+
+        ``alarms``: attribute names of the alarms to add them to (e.g.
+        ``["dead_letter_queue_depth"]`` to page only on poison messages). Default: all five.
+        """
+        names = list(ALARM_IDS) if alarms is None else list(alarms)
+        unknown = [name for name in names if name not in ALARM_IDS]
+        if unknown:
+            raise ValueError(
+                f"{path_of(self)}: add_actions(alarms={unknown!r}): no such alarm; use any of "
+                f"{', '.join(ALARM_IDS)}"
+            )
+        if not actions:
+            return
+        for attribute in names:
+            arns = self._action_arns.setdefault(attribute, [])
+            arns.extend(self._action_arn(action, attribute) for action in actions)
+            resource = self.resources[attribute]
+            resource.alarm_actions = list(arns)
+            resource.ok_actions = list(arns)
+
+    def _action_arn(self, action: cloudwatch.IAlarmAction, attribute: str) -> str:
+        """The action's ARN for one alarm, as ``Alarm.add_alarm_action`` would bind it.
+
+        An SNS action's ARN is its topic's whatever the alarm: bound once per action object.
+        Any other action is bound per alarm (a Lambda action adds a permission for that alarm).
+        """
+        arn = _ALARM_INDEPENDENT_ARNS.get(action) if _alarm_independent(action) else None
+        if arn is None:
+            arn = action.bind(self, self.alarm(attribute)).alarm_action_arn
+            if _alarm_independent(action):
+                _ALARM_INDEPENDENT_ARNS[action] = arn
+        return arn
+
+    def alarm(self, attribute: str) -> cloudwatch.IAlarm:
+        """One alarm as an ``IAlarm``, by attribute name; created on first use, then reused.
+
+        An import of the ``CfnAlarm`` (no resource of its own), so a consumer whose alarms
+        nobody reads this way pays nothing for it.
+        """
+        view = self._views.get(attribute)
+        if view is None:
+            view = cloudwatch.Alarm.from_alarm_arn(
+                self, f"{ALARM_IDS[attribute]}Alarm", self.resources[attribute].attr_arn
+            )
+            self._views[attribute] = view
+        return view
+
+    #: Messages wait in the dead-letter queue.
+    dead_letter_queue_depth = _AlarmView()
+    #: The oldest queued event is older than ``max_message_age``.
+    oldest_message_age = _AlarmView()
+    #: The function failed whole invocations.
+    function_errors = _AlarmView()
+    #: The function was throttled.
+    function_throttles = _AlarmView()
+    #: EventBridge could not deliver matched events to the queue.
+    rule_failed_invocations = _AlarmView()
+
+    @property
+    def all(self) -> tuple[cloudwatch.IAlarm, ...]:
+        """Every alarm, in the order of the attributes above."""
+        return tuple(self.alarm(attribute) for attribute in ALARM_IDS)
+
+
+def _alarm_independent(action: cloudwatch.IAlarmAction) -> bool:
+    """Whether ``action``'s ARN is the same for every alarm (an SNS topic's is).
+
+    The exact class only: a subclass may bind differently.
+    """
+    return type(action) is cloudwatch_actions.SnsAction
+
+
+def _known_arns(actions: Sequence[cloudwatch.IAlarmAction]) -> list[str] | None:
+    """The ARNs of ``actions`` if each was bound before and is alarm-independent, else None."""
+    if not actions:
+        return None
+    arns = []
+    for action in actions:
+        arn = _ALARM_INDEPENDENT_ARNS.get(action) if _alarm_independent(action) else None
+        if arn is None:
+            return None
+        arns.append(arn)
+    return arns
 
 
 def add_actions(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk.assertions import Template
@@ -25,7 +25,8 @@ class Built:
     fanout: EventFanout
 
     def logical_id(self, construct: Any) -> str:
-        return self.stack.get_logical_id(construct.node.default_child)
+        element = construct if isinstance(construct, CfnElement) else construct.node.default_child
+        return self.stack.get_logical_id(element)
 
     def queue(self, name: str) -> dict[str, Any]:
         return self.resource(self.consumers[name].queue)

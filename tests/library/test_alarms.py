@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,14 +10,14 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
-from aws_cdk.aws_cloudwatch_actions import SnsAction
+from aws_cdk.aws_cloudwatch_actions import LambdaAction, SnsAction
 
 from event_fanout import EventFanout
-from tests.builders import new_function, new_stack
+from tests.builders import new_function, new_stack, only
 from tests.library.conftest import Built
 
 
-def _alarm(built: Built, alarm: cloudwatch.Alarm) -> dict[str, Any]:
+def _alarm(built: Built, alarm: cloudwatch.Alarm | cloudwatch.CfnAlarm) -> dict[str, Any]:
     return built.resource(alarm)
 
 
@@ -33,7 +34,7 @@ def test_each_consumer_has_five_alarms(built: Built) -> None:
 
 def test_dlq_depth_alarm_on_visible_messages(built: Built) -> None:
     consumer = built.consumers["Plain"]
-    props = _alarm(built, consumer.alarms.dead_letter_queue_depth)
+    props = _alarm(built, consumer.alarms.resources["dead_letter_queue_depth"])
     assert props["Namespace"] == "AWS/SQS"
     assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert props["Statistic"] == "Maximum"
@@ -51,7 +52,7 @@ def test_oldest_message_age_alarm_uses_max_message_age(
     built: Built, name: str, seconds: int
 ) -> None:
     consumer = built.consumers[name]
-    props = _alarm(built, consumer.alarms.oldest_message_age)
+    props = _alarm(built, consumer.alarms.resources["oldest_message_age"])
     assert props["MetricName"] == "ApproximateAgeOfOldestMessage"
     assert props["Statistic"] == "Maximum"
     assert props["Threshold"] == seconds
@@ -64,11 +65,9 @@ def test_oldest_message_age_alarm_uses_max_message_age(
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
 def test_function_alarms(built: Built, metric: str) -> None:
     consumer = built.consumers["Plain"]
-    alarm = (
-        consumer.alarms.function_errors
-        if metric == "Errors"
-        else consumer.alarms.function_throttles
-    )
+    alarm = consumer.alarms.resources[
+        "function_errors" if metric == "Errors" else "function_throttles"
+    ]
     props = _alarm(built, alarm)
     assert props["Namespace"] == "AWS/Lambda"
     assert props["MetricName"] == metric
@@ -81,7 +80,7 @@ def test_function_alarms(built: Built, metric: str) -> None:
 
 def test_rule_failed_invocations_alarm(built: Built) -> None:
     consumer = built.consumers["Plain"]
-    props = _alarm(built, consumer.alarms.rule_failed_invocations)
+    props = _alarm(built, consumer.alarms.resources["rule_failed_invocations"])
     assert props["Namespace"] == "AWS/Events"
     assert props["MetricName"] == "FailedInvocations"
     assert props["Statistic"] == "Sum"
@@ -133,3 +132,101 @@ def test_fanout_actions_reach_every_alarm_and_consumer_override_wins() -> None:
         (action,) = props["AlarmActions"]
         targets[action["Ref"]] = targets.get(action["Ref"], 0) + 1
     assert targets == {shared_id: 5 + 1, own_id: 5}
+
+
+def test_alarms_serve_composite_alarms_and_dashboards() -> None:
+    stack = new_stack("Views")
+    fanout = EventFanout(stack, "Fanout")
+    consumer = fanout.add_consumer(
+        "A", handler=new_function(stack, "Fn"), event_pattern=events.EventPattern(source=["a"])
+    )
+    alarms = consumer.alarms
+    assert alarms.all == (
+        alarms.dead_letter_queue_depth,
+        alarms.oldest_message_age,
+        alarms.function_errors,
+        alarms.function_throttles,
+        alarms.rule_failed_invocations,
+    )
+    cloudwatch.CompositeAlarm(
+        stack,
+        "Losing",
+        alarm_rule=cloudwatch.AlarmRule.any_of(
+            *(cloudwatch.AlarmRule.from_alarm(a, cloudwatch.AlarmState.ALARM) for a in alarms.all)
+        ),
+    )
+    cloudwatch.Dashboard(stack, "Board").add_widgets(
+        cloudwatch.AlarmWidget(alarm=alarms.oldest_message_age, title="lag")
+    )
+    template = Template.from_stack(stack)
+    rule = only(template.find_resources("AWS::CloudWatch::CompositeAlarm"))
+    rendered = json.dumps(rule["AlarmRule"])
+    for attribute, resource in alarms.resources.items():
+        logical_id = stack.get_logical_id(resource)
+        assert json.dumps({"Fn::GetAtt": [logical_id, "Arn"]}) in rendered, attribute
+    board = json.dumps(only(template.find_resources("AWS::CloudWatch::Dashboard")))
+    assert stack.get_logical_id(alarms.resources["oldest_message_age"]) in board
+
+
+def test_lambda_actions_are_bound_to_each_alarm() -> None:
+    """A Lambda action needs a permission per alarm; it is not shared like an SNS topic."""
+    stack = new_stack("LambdaActions")
+    responder = new_function(stack, "Responder")
+    fanout = EventFanout(
+        stack, "Fanout", alarm_actions=[LambdaAction(responder, use_unique_permission_id=True)]
+    )
+    consumer = fanout.add_consumer(
+        "A", handler=new_function(stack, "Fn"), event_pattern=events.EventPattern(source=["a"])
+    )
+    template = Template.from_stack(stack)
+    responder_id = stack.get_logical_id(responder.node.default_child)  # type: ignore[arg-type]
+    permissions = template.find_resources(
+        "AWS::Lambda::Permission",
+        {"Properties": {"Principal": "lambda.alarms.cloudwatch.amazonaws.com"}},
+    )
+    sources = {json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()}
+    for attribute, resource in consumer.alarms.resources.items():
+        alarm_arn = json.dumps({"Fn::GetAtt": [stack.get_logical_id(resource), "Arn"]})
+        assert alarm_arn in sources, attribute
+        props = template.to_json()["Resources"][stack.get_logical_id(resource)]["Properties"]
+        assert props["AlarmActions"] == props["OKActions"]
+        (action,) = props["AlarmActions"]
+        assert json.dumps(action).count(responder_id) == 1, attribute
+
+
+def test_add_actions_appends_to_every_consumer_alarm() -> None:
+    stack = new_stack("MoreActions")
+    first, second = sns.Topic(stack, "First"), sns.Topic(stack, "Second")
+    fanout = EventFanout(stack, "Fanout", alarm_actions=[SnsAction(first)])
+    consumer = fanout.add_consumer(
+        "A", handler=new_function(stack, "Fn"), event_pattern=events.EventPattern(source=["a"])
+    )
+    consumer.alarms.add_actions(SnsAction(second))
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    expected = [
+        {"Ref": stack.get_logical_id(topic.node.default_child)}  # type: ignore[arg-type]
+        for topic in (first, second)
+    ]
+    for attribute, resource in consumer.alarms.resources.items():
+        props = resources[stack.get_logical_id(resource)]["Properties"]
+        assert props["AlarmActions"] == expected, attribute
+        assert props["OKActions"] == expected, attribute
+
+
+def test_add_actions_to_chosen_alarms_and_names_unknown_ones() -> None:
+    stack = new_stack("Paging")
+    pager = sns.Topic(stack, "Pager")
+    fanout = EventFanout(stack, "Fanout")
+    consumer = fanout.add_consumer(
+        "A", handler=new_function(stack, "Fn"), event_pattern=events.EventPattern(source=["a"])
+    )
+    consumer.alarms.add_actions(SnsAction(pager), alarms=["dead_letter_queue_depth"])
+    with pytest.raises(ValueError, match=r"Paging/Fanout/.*A/Alarms.*'dlq_depth'.*use any of"):
+        consumer.alarms.add_actions(SnsAction(pager), alarms=["dlq_depth"])
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    paged = {
+        attribute
+        for attribute, resource in consumer.alarms.resources.items()
+        if "AlarmActions" in resources[stack.get_logical_id(resource)]["Properties"]
+    }
+    assert paged == {"dead_letter_queue_depth"}

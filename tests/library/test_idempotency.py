@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import aws_events as events
+from aws_cdk.assertions import Template
+
+from event_fanout import EventFanout
 from event_fanout.runtime import constants
-from tests.builders import only
+from tests.builders import new_function, new_stack, only
 from tests.library.conftest import Built
 
 
@@ -55,10 +59,30 @@ def test_function_environment_names_table_key_and_expiry(built: Built) -> None:
     assert env[constants.ENV_IDEMPOTENCY_KEY_PATH] == "id"
     # default expiry = the DLQ retention: a redriven message is still recognised
     assert env[constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS] == str(14 * 86400)
-    assert env[constants.ENV_IDEMPOTENCY_KEY_PREFIX] == "Plain"
     assert env[constants.ENV_CONSUMER_NAME] == "Plain"
     assert env[constants.ENV_POWERTOOLS_SERVICE_NAME] == "Plain"
     assert constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH not in env
+    # the runtime prefixes keys with the consumer name unless told otherwise
+    assert constants.ENV_IDEMPOTENCY_KEY_PREFIX not in env
+
+
+def test_function_keeps_its_own_variables_and_later_powertools_settings_win() -> None:
+    stack = new_stack("Env")
+    handler = new_function(stack, "Fn")
+    handler.add_environment("OWN_SETTING", "kept")
+    fanout = EventFanout(stack, "Fanout")
+    fanout.add_consumer("Billing", handler=handler, event_pattern=events.EventPattern(source=["a"]))
+    handler.add_environment(constants.ENV_POWERTOOLS_SERVICE_NAME, "billing-api")
+    handler.add_environment("SET_AFTER", "also kept")
+    fn_id = stack.get_logical_id(handler.node.default_child)  # type: ignore[arg-type]
+    env = Template.from_stack(stack).to_json()["Resources"][fn_id]["Properties"]["Environment"]
+    variables = env["Variables"]
+    assert variables["OWN_SETTING"] == "kept"
+    assert variables["SET_AFTER"] == "also kept"
+    assert variables[constants.ENV_POWERTOOLS_SERVICE_NAME] == "billing-api"
+    assert variables[constants.ENV_CONSUMER_NAME] == "Billing"
+    assert variables[constants.ENV_IDEMPOTENCY_KEY_PATH] == "id"
+    assert constants.ENV_IDEMPOTENCY_TABLE_NAME in variables
 
 
 def test_idempotency_options_reach_the_function(built: Built) -> None:

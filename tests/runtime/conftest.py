@@ -52,7 +52,6 @@ def consumer_env(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     create_idempotency_table(aws, IDEMPOTENCY_TABLE)
     monkeypatch.setenv(constants.ENV_IDEMPOTENCY_TABLE_NAME, IDEMPOTENCY_TABLE)
     monkeypatch.setenv(constants.ENV_CONSUMER_NAME, "TestConsumer")
-    monkeypatch.setenv(constants.ENV_IDEMPOTENCY_KEY_PREFIX, "TestConsumer")
     monkeypatch.setenv(constants.ENV_POWERTOOLS_SERVICE_NAME, "campaigns")
     monkeypatch.setenv(constants.ENV_POWERTOOLS_METRICS_NAMESPACE, "EventFanoutTests")
     return aws

@@ -66,7 +66,6 @@ def deploy_consumer(
     monkeypatch.setenv(constants.ENV_IDEMPOTENCY_TABLE_NAME, idempotency_table)
     monkeypatch.setenv(constants.ENV_IDEMPOTENCY_KEY_PATH, key_path)
     monkeypatch.setenv(constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS, "1209600")
-    monkeypatch.setenv(constants.ENV_IDEMPOTENCY_KEY_PREFIX, consumer)
     monkeypatch.setenv(constants.ENV_CONSUMER_NAME, consumer)
     monkeypatch.setenv(constants.ENV_POWERTOOLS_SERVICE_NAME, consumer)
     monkeypatch.setenv(constants.ENV_POWERTOOLS_METRICS_NAMESPACE, "EventFanout")
