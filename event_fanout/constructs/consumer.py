@@ -597,18 +597,17 @@ class FanoutConsumer(Construct):
                 f"{facts.name} is not a Python runtime: no runtime layers attached."
             )
             return
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "PowertoolsLayer",
+        layers = RuntimeLayer.of(self._parent_scope)
+        powertools = layers.powertools(
             powertools_layer_arn(
                 self,
                 function,
                 powertools_layer_version,
                 runtime=runtime,
                 region=stack_facts(self._parent_scope).region,
-            ),
+            )
         )
-        function.add_layers(powertools, RuntimeLayer.of(self._parent_scope).layer_version)
+        function.add_layers(powertools, layers.layer_version)
 
 
 #: What Powertools' DynamoDB persistence layer calls, and nothing else (no Scan, no batch writes).

@@ -103,6 +103,21 @@ class RuntimeLayer(Construct):
             ],
             description="event_fanout.runtime: idempotent, partial-batch SQS handling",
         )
+        self._imported: dict[str, lambda_.ILayerVersion] = {}
+
+    def powertools(self, layer_arn: str) -> lambda_.ILayerVersion:
+        """The Powertools layer ``layer_arn`` imported once per stack, not once per consumer.
+
+        An imported layer is only its ARN (no resource), so every function of the stack can
+        share it; each import is a jsii round trip.
+        """
+        layer = self._imported.get(layer_arn)
+        if layer is None:
+            # "arn:...:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38" -> its name:version
+            layer_id = "Powertools-" + layer_arn.rsplit(":layer:", 1)[-1].replace(":", "-v")
+            layer = lambda_.LayerVersion.from_layer_version_arn(self, layer_id, layer_arn)
+            self._imported[layer_arn] = layer
+        return layer
 
     @classmethod
     def of(cls, scope: Construct) -> RuntimeLayer:
