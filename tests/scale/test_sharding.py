@@ -168,3 +168,27 @@ def test_consumers_per_stack_fixes_the_shard_size() -> None:
         )
     homes = [Stack.of(c).node.id for c in fanout.consumers.values()]
     assert homes == ["Fixed", "Fixed", "ConsumersShard1", "ConsumersShard1", "ConsumersShard2"]
+
+
+def test_alarms_in_every_shard_notify_the_parent_stacks_topic(big: Synthesized) -> None:
+    """One SNS action serves every consumer: its topic ARN crosses into each nested stack."""
+    parent_name, *shard_names = big.templates
+    parent = big.templates[parent_name]["Resources"]
+    (topic_id,) = (k for k, r in parent.items() if r["Type"] == "AWS::SNS::Topic")
+    passed = {
+        name: value
+        for r in parent.values()
+        if r["Type"] == "AWS::CloudFormation::Stack"
+        for name, value in r["Properties"].get("Parameters", {}).items()
+    }
+    for shard in shard_names:
+        alarms = [
+            r["Properties"]
+            for r in big.templates[shard]["Resources"].values()
+            if r["Type"] == "AWS::CloudWatch::Alarm"
+        ]
+        assert alarms, shard
+        for props in alarms:
+            assert props["AlarmActions"] == props["OKActions"], shard
+            (action,) = props["AlarmActions"]
+            assert passed[action["Ref"]] == {"Ref": topic_id}, shard
