@@ -93,7 +93,8 @@ class ConsumerAlarms(Construct):
 
     The alarms are ``CfnAlarm`` resources with their metric written out: an L2 ``Alarm`` costs
     four jsii round trips (metric, alarm, ALARM action, OK action) where a ``CfnAlarm`` costs
-    one, and a fan-out creates five per consumer. The template is the same.
+    one, and a fan-out creates five per consumer. The alarms' properties are the same; their
+    logical ids are not (an L2 puts its ``CfnAlarm`` one level deeper, under ``Resource``).
 
     Attributes
     ----------
