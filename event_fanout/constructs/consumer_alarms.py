@@ -287,7 +287,7 @@ class ConsumerAlarms(Construct):
         An SNS action's ARN is its topic's whatever the alarm: bound once per action object.
         Any other action is bound per alarm (a Lambda action adds a permission for that alarm).
         """
-        arn = _ALARM_INDEPENDENT_ARNS.get(action) if _alarm_independent(action) else None
+        arn = _cached_arn(action)
         if arn is None:
             arn = action.bind(self, self.alarm(attribute)).alarm_action_arn
             if _alarm_independent(action):
@@ -333,13 +333,18 @@ def _alarm_independent(action: cloudwatch.IAlarmAction) -> bool:
     return type(action) is cloudwatch_actions.SnsAction
 
 
+def _cached_arn(action: cloudwatch.IAlarmAction) -> str | None:
+    """The ARN ``action`` was bound to before, if it is the same for every alarm."""
+    return _ALARM_INDEPENDENT_ARNS.get(action) if _alarm_independent(action) else None
+
+
 def _known_arns(actions: Sequence[cloudwatch.IAlarmAction]) -> list[str] | None:
     """The ARNs of ``actions`` if each was bound before and is alarm-independent, else None."""
     if not actions:
         return None
     arns = []
     for action in actions:
-        arn = _ALARM_INDEPENDENT_ARNS.get(action) if _alarm_independent(action) else None
+        arn = _cached_arn(action)
         if arn is None:
             return None
         arns.append(arn)
