@@ -620,6 +620,36 @@ def _table(
     return "\n".join(lines)
 
 
+def _paired_table(
+    results: dict[tuple[str, int], list[dict[str, float]]], n: int, variants: list[str]
+) -> str:
+    """This library against each other arm, repetition by repetition, at one N.
+
+    A ratio of medians hides how often the order flips: on a shared machine one arm's
+    repetitions spread by a third. Each repetition runs the arms back to back, so the ratio
+    within a repetition, its spread and how many repetitions this library won say whether a
+    difference of a few per cent is one at all.
+    """
+    lines = [
+        "| N | synth time, per repetition | median ratio | range | this library faster |",
+        "|---|---|---|---|---|",
+    ]
+    ours = [v for v in ("event_fanout", "event_fanout_sharded") if (v, n) in results]
+    others = [v for v in ("plain_l2", "solutions") if v in variants and (v, n) in results]
+    for mine in ours:
+        for other in others:
+            ratios = [
+                a["synth_s"] / b["synth_s"]
+                for a, b in zip(results[(mine, n)], results[(other, n)], strict=True)
+            ]
+            won = sum(ratio < 1 for ratio in ratios)
+            lines.append(
+                f"| {n} | {LABELS[mine]} / {LABELS[other]} | {statistics.median(ratios):.2f}x "
+                f"| {min(ratios):.2f}-{max(ratios):.2f}x | {won} of {len(ratios)} |"
+            )
+    return "\n".join(lines)
+
+
 def _request_table(sizes: list[int], variants: list[str], site: Path) -> str:
     """Kernel requests per arm: a count, so one run each is enough."""
     lines = [
@@ -747,6 +777,9 @@ def main() -> None:
                     flush=True,
                 )
     print(_table(results, sizes, variants))
+    if reps > 1:
+        print()
+        print(_paired_table(results, max(sizes), variants))
     if args.with_tests:
         cores = os.cpu_count()
         print(f"\ntest suite (all of it, as scripts/test.sh runs it, {cores} cores): ", end="")
