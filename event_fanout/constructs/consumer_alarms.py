@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Final, overload
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from event_fanout.constructs.lookups import bus_name, human_duration, path_of
 from event_fanout.constructs.validation import seconds_of
+from event_fanout.errors import ConfigProblem, EventFanoutConfigError
 
 #: Period of the queue alarms (seconds): SQS publishes queue metrics once a minute.
 QUEUE_ALARM_PERIOD_SECONDS: Final = 60
@@ -127,6 +129,7 @@ class ConsumerAlarms(Construct):
         super().__init__(scope, construct_id)
         # The consumer's id; passing it saves a jsii call.
         name = consumer_name or scope.node.id
+        self._consumer_name = name
         self.resources: dict[str, cloudwatch.CfnAlarm] = {}
         self._views: dict[str, cloudwatch.IAlarm] = {}
         # Action ARNs of each alarm, kept here so adding one never reads the list back.
@@ -289,7 +292,13 @@ class ConsumerAlarms(Construct):
         """
         arn = _cached_arn(action)
         if arn is None:
-            arn = action.bind(self, self.alarm(attribute)).alarm_action_arn
+            try:
+                arn = action.bind(self, self.alarm(attribute)).alarm_action_arn
+            except RuntimeError as error:
+                clash = _permission_clash(self, error)
+                if clash is None:
+                    raise
+                raise clash from error
             if _alarm_independent(action):
                 _ALARM_INDEPENDENT_ARNS[action] = arn
         return arn
@@ -298,12 +307,17 @@ class ConsumerAlarms(Construct):
         """One alarm as an ``IAlarm``, by attribute name; created on first use, then reused.
 
         An import of the ``CfnAlarm`` (no resource of its own), so a consumer whose alarms
-        nobody reads this way pays nothing for it.
+        nobody reads this way pays nothing for it. Its id starts with the consumer's name:
+        ``LambdaAction`` names the permission it adds for an alarm after the alarm's id (with
+        the ``changeLambdaPermissionLogicalIdForLambdaAction`` flag of new CDK apps), so one
+        action shared by several consumers needs ids that differ between them.
         """
         view = self._views.get(attribute)
         if view is None:
             view = cloudwatch.Alarm.from_alarm_arn(
-                self, f"{ALARM_IDS[attribute]}Alarm", self.resources[attribute].attr_arn
+                self,
+                f"{self._consumer_name}{ALARM_IDS[attribute]}Alarm",
+                self.resources[attribute].attr_arn,
             )
             self._views[attribute] = view
         return view
@@ -323,6 +337,34 @@ class ConsumerAlarms(Construct):
     def all(self) -> tuple[cloudwatch.IAlarm, ...]:
         """Every alarm, in the order of the attributes above."""
         return tuple(self.alarm(attribute) for attribute in ALARM_IDS)
+
+
+def _permission_clash(alarms: ConsumerAlarms, error: RuntimeError) -> EventFanoutConfigError | None:
+    """A clear error for a Lambda action whose permission id another alarm's already has.
+
+    Without ``use_unique_permission_id`` (and the feature flag that names permissions after
+    the alarm), ``LambdaAction`` gives every alarm's permission the same id, so its second
+    alarm fails deep inside aws-cdk-lib. None for any other error.
+    """
+    message = str(error)
+    if "AlarmPermission" not in message or "already a Construct" not in message:
+        return None
+    detail = message.splitlines()[0].removeprefix("Error: ")
+    function = re.search(r"\[(.+?)\]", detail)
+    consumer = alarms.node.scope
+    return EventFanoutConfigError(
+        [
+            ConfigProblem(
+                consumer.node.path if consumer is not None else path_of(alarms),
+                "alarm_actions",
+                f"LambdaAction({function.group(1) if function else '...'}) "
+                "without use_unique_permission_id",
+                "must give each alarm its own Lambda permission id",
+                "create it as LambdaAction(function, use_unique_permission_id=True) "
+                f"(aws-cdk-lib: {detail})",
+            )
+        ]
+    )
 
 
 def _alarm_independent(action: cloudwatch.IAlarmAction) -> bool:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import App, DefaultStackSynthesizer, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
@@ -13,7 +14,7 @@ from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import LambdaAction, SnsAction
 
 from event_fanout import EventFanout
-from tests.builders import new_function, new_stack, only
+from tests.builders import ENV, cdk_context, new_function, new_stack, only
 from tests.library.conftest import Built
 
 
@@ -168,16 +169,47 @@ def test_alarms_serve_composite_alarms_and_dashboards() -> None:
     assert stack.get_logical_id(alarms.resources["oldest_message_age"]) in board
 
 
-def test_lambda_actions_are_bound_to_each_alarm() -> None:
-    """A Lambda action needs a permission per alarm; it is not shared like an SNS topic."""
-    stack = new_stack("LambdaActions")
+#: What `cdk init` sets in new apps: LambdaAction names each permission after its alarm's id.
+LAMBDA_PERMISSION_ID_FLAG = (
+    "@aws-cdk/aws-cloudwatch-actions:changeLambdaPermissionLogicalIdForLambdaAction"
+)
+
+
+def _stack(name: str, context: dict[str, Any]) -> Stack:
+    return Stack(
+        App(context={**cdk_context(), **context}, builtin_cloud_formation_validation=False),
+        name,
+        env=ENV,
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "unique_ids"),
+    [
+        pytest.param({LAMBDA_PERMISSION_ID_FLAG: True}, False, id="new-app-flag"),
+        pytest.param({}, True, id="use_unique_permission_id"),
+    ],
+)
+def test_a_lambda_action_shared_by_consumers_is_permitted_for_each_alarm(
+    context: dict[str, Any], unique_ids: bool
+) -> None:
+    """One Lambda action for the whole fan-out: a permission per alarm, of every consumer."""
+    stack = _stack("LambdaActions", context)
     responder = new_function(stack, "Responder")
     fanout = EventFanout(
-        stack, "Fanout", alarm_actions=[LambdaAction(responder, use_unique_permission_id=True)]
+        stack,
+        "Fanout",
+        alarm_actions=[LambdaAction(responder, use_unique_permission_id=unique_ids)],
     )
-    consumer = fanout.add_consumer(
-        "A", handler=new_function(stack, "Fn"), event_pattern=events.EventPattern(source=["a"])
-    )
+    consumers = [
+        fanout.add_consumer(
+            name,
+            handler=new_function(stack, f"{name}Fn"),
+            event_pattern=events.EventPattern(source=[name]),
+        )
+        for name in ("A", "B")
+    ]
     template = Template.from_stack(stack)
     responder_id = stack.get_logical_id(responder.node.default_child)  # type: ignore[arg-type]
     permissions = template.find_resources(
@@ -185,13 +217,14 @@ def test_lambda_actions_are_bound_to_each_alarm() -> None:
         {"Properties": {"Principal": "lambda.alarms.cloudwatch.amazonaws.com"}},
     )
     sources = {json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()}
-    for attribute, resource in consumer.alarms.resources.items():
-        alarm_arn = json.dumps({"Fn::GetAtt": [stack.get_logical_id(resource), "Arn"]})
-        assert alarm_arn in sources, attribute
-        props = template.to_json()["Resources"][stack.get_logical_id(resource)]["Properties"]
-        assert props["AlarmActions"] == props["OKActions"]
-        (action,) = props["AlarmActions"]
-        assert json.dumps(action).count(responder_id) == 1, attribute
+    for consumer in consumers:
+        for attribute, resource in consumer.alarms.resources.items():
+            alarm_arn = json.dumps({"Fn::GetAtt": [stack.get_logical_id(resource), "Arn"]})
+            assert alarm_arn in sources, (consumer.node.id, attribute)
+            props = template.to_json()["Resources"][stack.get_logical_id(resource)]["Properties"]
+            assert props["AlarmActions"] == props["OKActions"]
+            (action,) = props["AlarmActions"]
+            assert json.dumps(action).count(responder_id) == 1, attribute
 
 
 def test_add_actions_appends_to_every_consumer_alarm() -> None:

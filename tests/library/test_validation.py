@@ -16,6 +16,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.aws_cloudwatch_actions import LambdaAction
 
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
 from tests.builders import new_function, new_stack
@@ -96,6 +97,13 @@ def _event_bus_given_to_add_consumer(stack: Stack) -> None:
     fanout.add_consumer(
         "Audit", handler=new_function(stack, "Fn"), event_pattern=PATTERN, event_bus=bus
     )
+
+
+def _lambda_action_without_unique_permission_ids(stack: Stack) -> None:
+    """cdk.json leaves LambdaAction's permission-id flag off: every alarm's id would clash."""
+    responder = new_function(stack, "Responder")
+    fanout = EventFanout(stack, "Fanout", alarm_actions=[LambdaAction(responder)])
+    fanout.add_consumer("Audit", handler=new_function(stack, "Fn"), event_pattern=PATTERN)
 
 
 CASES = [
@@ -368,6 +376,14 @@ CASES = [
         "drop event_bus",
         path="Test/Fanout",
         build=_event_bus_given_to_add_consumer,
+    ),
+    Case(
+        "lambda_action_without_unique_permission_ids",
+        {},
+        "alarm_actions",
+        "'LambdaAction(Responder) without use_unique_permission_id'",
+        "LambdaAction(function, use_unique_permission_id=True)",
+        build=_lambda_action_without_unique_permission_ids,
     ),
 ]
 
