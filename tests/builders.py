@@ -29,20 +29,25 @@ def cdk_context() -> dict[str, Any]:
     return context
 
 
-def new_app(**kwargs: Any) -> App:
+def new_app(context: dict[str, Any] | None = None, **kwargs: Any) -> App:
     """An app with cdk.json's feature flags, without CDK's built-in template validation.
 
     The validation (a Node.js engine run after every synth: ~3 s to start, ~0.6 s a template)
     is a third of the unit tests' time and checks nothing they assert. The templates users
     deploy still meet it: the end-to-end tests run ``cdk deploy`` of app.py with it on, and
     cfn-lint runs on the reference, maximal, composed and sharded templates here.
+    ``context``: feature flags set on top of cdk.json's, as a user's own app may have them.
     """
-    return App(context=cdk_context(), builtin_cloud_formation_validation=False, **kwargs)
+    return App(
+        context={**cdk_context(), **(context or {})},
+        builtin_cloud_formation_validation=False,
+        **kwargs,
+    )
 
 
-def new_stack(name: str = "Test") -> Stack:
+def new_stack(name: str = "Test", context: dict[str, Any] | None = None) -> Stack:
     """A stack in a fixed account/region with no bootstrap-version rule (stable templates)."""
-    app = new_app()
+    app = new_app(context)
     return Stack(
         app,
         name,

@@ -23,7 +23,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, Node
 
 from event_fanout.constructs import nag_acknowledgements as nag
-from event_fanout.constructs.consumer_alarms import ConsumerAlarms, queue_depth_alarm
+from event_fanout.constructs.consumer_alarms import (
+    ConsumerAlarms,
+    add_actions,
+    queue_depth_alarm,
+)
 from event_fanout.constructs.encryption import (
     allow_rule_to_use_key,
     check_encryption,
@@ -530,9 +534,7 @@ class FanoutConsumer(Construct):
             queue,
             description=f"{self._path}: EventBridge could not deliver events to the queue.",
         )
-        if alarm_actions:
-            alarm.add_alarm_action(*alarm_actions)
-            alarm.add_ok_action(*alarm_actions)
+        add_actions([alarm], alarm_actions)
         return queue
 
     def _wire_idempotency(

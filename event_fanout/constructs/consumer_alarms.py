@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import partial
 from typing import Final, overload
 
 from aws_cdk import Duration
@@ -13,7 +15,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from event_fanout.constructs.lookups import bus_name, human_duration, path_of
 from event_fanout.constructs.validation import seconds_of
@@ -292,13 +294,8 @@ class ConsumerAlarms(Construct):
         """
         arn = _cached_arn(action)
         if arn is None:
-            try:
+            with _explain_permission_clash(partial(_parent_path, self)):
                 arn = action.bind(self, self.alarm(attribute)).alarm_action_arn
-            except RuntimeError as error:
-                clash = _permission_clash(self, error)
-                if clash is None:
-                    raise
-                raise clash from error
             if _alarm_independent(action):
                 _ALARM_INDEPENDENT_ARNS[action] = arn
         return arn
@@ -339,32 +336,41 @@ class ConsumerAlarms(Construct):
         return tuple(self.alarm(attribute) for attribute in ALARM_IDS)
 
 
-def _permission_clash(alarms: ConsumerAlarms, error: RuntimeError) -> EventFanoutConfigError | None:
-    """A clear error for a Lambda action whose permission id another alarm's already has.
+@contextmanager
+def _explain_permission_clash(path: Callable[[], str]) -> Iterator[None]:
+    """Turn a Lambda action's clashing permission id into an error that names the fix.
 
     Without ``use_unique_permission_id`` (and the feature flag that names permissions after
     the alarm), ``LambdaAction`` gives every alarm's permission the same id, so its second
-    alarm fails deep inside aws-cdk-lib. None for any other error.
+    alarm fails deep inside aws-cdk-lib. Any other error passes unchanged. ``path`` names the
+    construct whose ``alarm_actions`` it was (read only when there is an error to report).
     """
-    message = str(error)
-    if "AlarmPermission" not in message or "already a Construct" not in message:
-        return None
-    detail = message.splitlines()[0].removeprefix("Error: ")
-    function = re.search(r"\[(.+?)\]", detail)
-    consumer = alarms.node.scope
-    return EventFanoutConfigError(
-        [
-            ConfigProblem(
-                consumer.node.path if consumer is not None else path_of(alarms),
-                "alarm_actions",
-                f"LambdaAction({function.group(1) if function else '...'}) "
-                "without use_unique_permission_id",
-                "must give each alarm its own Lambda permission id",
-                "create it as LambdaAction(function, use_unique_permission_id=True) "
-                f"(aws-cdk-lib: {detail})",
-            )
-        ]
-    )
+    try:
+        yield
+    except RuntimeError as error:
+        message = str(error)
+        if "AlarmPermission" not in message or "already a Construct" not in message:
+            raise
+        detail = message.splitlines()[0].removeprefix("Error: ")
+        function = re.search(r"\[(.+?)\]", detail)
+        raise EventFanoutConfigError(
+            [
+                ConfigProblem(
+                    path(),
+                    "alarm_actions",
+                    f"LambdaAction({function.group(1) if function else '...'}) "
+                    "without use_unique_permission_id",
+                    "must give each alarm its own Lambda permission id",
+                    "create it as LambdaAction(function, use_unique_permission_id=True) "
+                    f"(aws-cdk-lib: {detail})",
+                )
+            ]
+        ) from error
+
+
+def _parent_path(construct: IConstruct) -> str:
+    parent = construct.node.scope
+    return (parent or construct).node.path
 
 
 def _alarm_independent(action: cloudwatch.IAlarmAction) -> bool:
@@ -400,8 +406,9 @@ def add_actions(
     if not actions:
         return
     for alarm in alarms:
-        alarm.add_alarm_action(*actions)
-        alarm.add_ok_action(*actions)
+        with _explain_permission_clash(partial(_parent_path, alarm)):
+            alarm.add_alarm_action(*actions)
+            alarm.add_ok_action(*actions)
 
 
 def _rule_dimensions(rule: events.Rule, event_bus: events.IEventBus) -> dict[str, str]:

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import App, DefaultStackSynthesizer, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
@@ -14,7 +13,7 @@ from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import LambdaAction, SnsAction
 
 from event_fanout import EventFanout
-from tests.builders import ENV, cdk_context, new_function, new_stack, only
+from tests.builders import new_function, new_stack, only
 from tests.library.conftest import Built
 
 
@@ -175,15 +174,6 @@ LAMBDA_PERMISSION_ID_FLAG = (
 )
 
 
-def _stack(name: str, context: dict[str, Any]) -> Stack:
-    return Stack(
-        App(context={**cdk_context(), **context}, builtin_cloud_formation_validation=False),
-        name,
-        env=ENV,
-        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
-    )
-
-
 @pytest.mark.parametrize(
     ("context", "unique_ids"),
     [
@@ -195,7 +185,7 @@ def test_a_lambda_action_shared_by_consumers_is_permitted_for_each_alarm(
     context: dict[str, Any], unique_ids: bool
 ) -> None:
     """One Lambda action for the whole fan-out: a permission per alarm, of every consumer."""
-    stack = _stack("LambdaActions", context)
+    stack = new_stack("LambdaActions", context)
     responder = new_function(stack, "Responder")
     fanout = EventFanout(
         stack,

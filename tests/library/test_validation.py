@@ -106,6 +106,13 @@ def _lambda_action_without_unique_permission_ids(stack: Stack) -> None:
     fanout.add_consumer("Audit", handler=new_function(stack, "Fn"), event_pattern=PATTERN)
 
 
+def _lambda_action_shared_by_two_fanouts(stack: Stack) -> None:
+    """The fan-outs' own alarms (undeliverable events) clash the same way."""
+    action = LambdaAction(new_function(stack, "Responder"))
+    EventFanout(stack, "First", alarm_actions=[action])
+    EventFanout(stack, "Second", alarm_actions=[action])
+
+
 CASES = [
     Case(
         "max_receive_count_zero",
@@ -384,6 +391,15 @@ CASES = [
         "'LambdaAction(Responder) without use_unique_permission_id'",
         "LambdaAction(function, use_unique_permission_id=True)",
         build=_lambda_action_without_unique_permission_ids,
+    ),
+    Case(
+        "lambda_action_shared_by_two_fanouts",
+        {},
+        "alarm_actions",
+        "'LambdaAction(Responder) without use_unique_permission_id'",
+        "LambdaAction(function, use_unique_permission_id=True)",
+        path="Test/Second",
+        build=_lambda_action_shared_by_two_fanouts,
     ),
 ]
 
