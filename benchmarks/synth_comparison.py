@@ -7,6 +7,7 @@ hand-wired plain-L2 arm::
     python benchmarks/synth_comparison.py --quick    # N = 1, 10; 1 repetition (smoke test)
     python benchmarks/synth_comparison.py --with-tests   # also time the test suite
     python benchmarks/synth_comparison.py --count-requests --sizes 50   # jsii round trips
+    python benchmarks/synth_comparison.py --sizes 50 --reps 20 --arms event_fanout,solutions
 
 Every measurement runs in a fresh Python process (the jsii kernel warms up, so a second synth in
 the same process is faster and would favour whichever arm runs later), and the arms are
@@ -47,6 +48,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -80,9 +82,25 @@ ENV_VARS = {
 # -- the three arms (run inside the worker process) ---------------------------------------------
 
 
+#: Extra context for every arm, from ``--context`` (the driver hands it to its workers).
+EXTRA_CONTEXT_ENV = "SYNTH_BENCH_EXTRA_CONTEXT"
+
+
 def _context() -> dict[str, Any]:
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    context.update(json.loads(os.environ.get(EXTRA_CONTEXT_ENV, "{}")))
     return context
+
+
+def _context_pair(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is JSON when it parses (``true``, 3)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def _build(variant: str, consumers: int, outdir: str) -> Any:
@@ -632,9 +650,9 @@ def _paired_table(
     for the work itself.
     """
     lines = [
-        "| N | per repetition | wall: median ratio | range | this library faster "
-        "| CPU: median ratio | range | this library faster |",
-        "|---|---|---|---|---|---|---|---|",
+        "| N | per repetition | wall: median ratio | 95 % interval | range | this library faster "
+        "| CPU: median ratio | 95 % interval | range | this library faster |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     ours = [v for v in ("event_fanout", "event_fanout_sharded") if (v, n) in results]
     others = [v for v in ("plain_l2", "solutions") if v in variants and (v, n) in results]
@@ -655,10 +673,30 @@ def _paired_table(
 
 def _paired_cells(ratios: list[float]) -> str:
     won = sum(ratio < 1 for ratio in ratios)
+    low, high = median_interval(ratios)
     return (
-        f"{statistics.median(ratios):.2f}x | {min(ratios):.2f}-{max(ratios):.2f}x "
-        f"| {won} of {len(ratios)}"
+        f"{statistics.median(ratios):.2f}x | {low:.2f}-{high:.2f}x "
+        f"| {min(ratios):.2f}-{max(ratios):.2f}x | {won} of {len(ratios)}"
     )
+
+
+def median_interval(
+    values: list[float], confidence: float = 0.95, resamples: int = 10_000
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the median of ``values``.
+
+    A median of a handful of repetitions moves by several per cent from run to run on a shared
+    machine; "faster" needs the whole interval below 1.00x, not a point estimate that happens
+    to land there. Seeded, so the same figures print the same interval.
+    """
+    if len(values) < 2:
+        return (values[0], values[0]) if values else (float("nan"), float("nan"))
+    rng = random.Random(0)
+    medians = sorted(
+        statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples)
+    )
+    tail = (1 - confidence) / 2
+    return medians[int(tail * resamples)], medians[int((1 - tail) * resamples) - 1]
 
 
 def _request_table(sizes: list[int], variants: list[str], site: Path) -> str:
@@ -744,6 +782,13 @@ def main() -> None:
     )
     parser.add_argument("--solutions-site", type=Path, default=Path("/tmp/bench-sc/site"))
     parser.add_argument("--skip-solutions", action="store_true")
+    parser.add_argument(
+        "--arms",
+        type=lambda s: s.split(","),
+        default=list(VARIANTS),
+        help=f"arms to run, comma-separated (plain_l2 is always run: ratios are to it); "
+        f"default {','.join(VARIANTS)}",
+    )
     parser.add_argument("--with-tests", action="store_true", help="also time the test suite")
     parser.add_argument(
         "--with-local-deploy",
@@ -755,14 +800,30 @@ def main() -> None:
         action="store_true",
         help="count jsii kernel requests (one run per arm and N) instead of timing",
     )
+    parser.add_argument(
+        "--context",
+        type=_context_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="context for every arm, on top of cdk.json's (repeatable), e.g. "
+        "aws:cdk:disable-creation-stack-traces=true",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args.worker[0], int(args.worker[1]), count_requests=args.count_requests)
         return
+    if args.context:
+        os.environ[EXTRA_CONTEXT_ENV] = json.dumps(dict(args.context))
     sizes, reps = ([1, 10], 1) if args.quick else (args.sizes, args.reps)
-    variants = list(VARIANTS)
-    if args.skip_solutions or not _ensure_solutions(args.solutions_site):
+    unknown = sorted(set(args.arms) - set(VARIANTS))
+    if unknown:
+        parser.error(f"--arms: unknown {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    variants = [v for v in VARIANTS if v in args.arms or v == "plain_l2"]
+    if "solutions" in variants and (
+        args.skip_solutions or not _ensure_solutions(args.solutions_site)
+    ):
         variants.remove("solutions")
     if args.count_requests:
         print(_request_table(sizes, variants, args.solutions_site))
@@ -770,7 +831,8 @@ def main() -> None:
     results: dict[tuple[str, int], list[dict[str, float]]] = {}
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; {reps} repetition(s), arms interleaved",
+        f"{platform.python_version()}; {reps} repetition(s), arms interleaved"
+        + (f"; extra context {dict(args.context)}" if args.context else ""),
         flush=True,
     )
     for rep in range(reps):
