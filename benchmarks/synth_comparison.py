@@ -673,14 +673,14 @@ def _paired_table(
 
 def _paired_cells(ratios: list[float]) -> str:
     won = sum(ratio < 1 for ratio in ratios)
-    low, high = median_interval(ratios)
+    low, high = _median_interval(ratios)
     return (
         f"{statistics.median(ratios):.2f}x | {low:.2f}-{high:.2f}x "
         f"| {min(ratios):.2f}-{max(ratios):.2f}x | {won} of {len(ratios)}"
     )
 
 
-def median_interval(
+def _median_interval(
     values: list[float], confidence: float = 0.95, resamples: int = 10_000
 ) -> tuple[float, float]:
     """Percentile-bootstrap interval of the median of ``values``.
