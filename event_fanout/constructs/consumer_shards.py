@@ -45,11 +45,24 @@ def count_resources(scope: Construct) -> int:
     Resources inside nested stacks below ``scope`` are excluded: they are in another template.
     """
     everything = scope.node.find_all()
-    nested = [c for c in everything if isinstance(c, Stack) and c is not scope]
+    nested = [c for c in everything if _is_a(c, Stack) and c is not scope]
     elsewhere: set[int] = set()
     for stack in nested:
         elsewhere.update(id(c) for c in stack.node.find_all() if c is not stack)
-    return sum(1 for c in everything if isinstance(c, CfnResource) and id(c) not in elsewhere)
+    return sum(1 for c in everything if _is_a(c, CfnResource) and id(c) not in elsewhere)
+
+
+def _is_a(construct: object, cls: type) -> bool:
+    """``isinstance`` by the class hierarchy alone.
+
+    CDK's classes are ABCs (jsii's abstract-class metaclass), so ``isinstance`` asks
+    ``ABCMeta.__subclasscheck__``, which answers "no" for a class it has not seen by asking
+    each subclass in turn, recursively: ~3 ms per class under ``CfnResource`` (240 ``Cfn*``
+    subclasses once a fan-out's modules are loaded). The ~40 classes of a fan-out's tree made
+    that 0.12 s of a 50-consumer build. Nothing registers virtual subclasses of these classes,
+    so the ``__mro__`` gives the same answer.
+    """
+    return cls in type(construct).__mro__
 
 
 @dataclass
