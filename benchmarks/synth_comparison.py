@@ -781,7 +781,6 @@ def main() -> None:
         help="consumer counts, e.g. 1,10,25,50",
     )
     parser.add_argument("--solutions-site", type=Path, default=Path("/tmp/bench-sc/site"))
-    parser.add_argument("--skip-solutions", action="store_true")
     parser.add_argument(
         "--arms",
         type=lambda s: s.split(","),
@@ -821,9 +820,7 @@ def main() -> None:
     if unknown:
         parser.error(f"--arms: unknown {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     variants = [v for v in VARIANTS if v in args.arms or v == "plain_l2"]
-    if "solutions" in variants and (
-        args.skip_solutions or not _ensure_solutions(args.solutions_site)
-    ):
+    if "solutions" in variants and not _ensure_solutions(args.solutions_site):
         variants.remove("solutions")
     if args.count_requests:
         print(_request_table(sizes, variants, args.solutions_site))
