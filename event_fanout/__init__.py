@@ -7,8 +7,9 @@ package ships inside the consumer Lambdas' layer, where ``aws_cdk`` is not insta
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from event_fanout._lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -42,11 +43,4 @@ if TYPE_CHECKING:
     from event_fanout.errors import EventFanoutConfigError
 
 
-def __getattr__(name: str) -> Any:
-    """Import a construct only when it is first used (keeps the Lambda layer free of aws_cdk)."""
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'event_fanout' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _EXPORTS)

@@ -25,8 +25,8 @@ POWERTOOLS_LAYER_VERSION = 38
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 
 _PACKAGE_DIR = Path(event_fanout.__file__).parent
-#: What the layer ships: the lazy package root (no aws_cdk import) and the runtime subpackage.
-_LAYER_FILES = ("__init__.py", "py.typed", "runtime")
+#: What the layer ships: the lazy package root (no aws_cdk import), its helper and the runtime.
+_LAYER_FILES = ("__init__.py", "_lazy_exports.py", "py.typed", "runtime")
 
 
 def powertools_layer_arn(

@@ -134,8 +134,10 @@ def test_runtime_layer_asset_ships_the_runtime_without_constructs(
     # Powertools comes from its own layer (here: site-packages); aws_cdk is made unimportable.
     code = (
         "import sys; sys.modules['aws_cdk'] = None; sys.path.insert(0, sys.argv[1]);"
-        "import event_fanout.runtime, event_fanout.runtime.constants as c;"
-        "print(c.__file__); print(c.IDEMPOTENCY_KEY_ATTRIBUTE)"
+        "import event_fanout.runtime as r, event_fanout.runtime.constants as c;"
+        "print(c.__file__); print(sys.modules[r.fanout_consumer.__module__].__file__);"
+        "print(sys.modules['event_fanout._lazy_exports'].__file__);"
+        "print(c.IDEMPOTENCY_KEY_ATTRIBUTE)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(staged / "python")],
@@ -144,6 +146,10 @@ def test_runtime_layer_asset_ships_the_runtime_without_constructs(
         check=True,
         cwd=tmp_path,
     )
-    module_file, key = out.stdout.split()
-    assert module_file.startswith(str(staged))
+    constants_file, consumer_file, helper_file, key = out.stdout.split()
+    # the runtime's lazy exports resolve inside the layer too
+    assert constants_file.startswith(str(staged))
+    assert consumer_file == str(staged / "python/event_fanout/runtime/consumer.py")
+    # (an editable install's finder would otherwise supply a file the layer lacks)
+    assert helper_file == str(staged / "python/event_fanout/_lazy_exports.py")
     assert key == "id"
