@@ -49,3 +49,19 @@ METRIC_MALFORMED: Final = "Malformed"
 METRIC_PAYLOAD_MISMATCH: Final = "PayloadMismatch"
 #: Dimension (besides Powertools' ``service``) that carries the consumer's name on every metric.
 METRIC_DIMENSION_CONSUMER: Final = "consumer"
+
+#: URL of the consumer's own dead-letter queue. Set for FIFO consumers: on a record's last
+#: allowed receive the runtime moves a failing record there itself, so the healthy records of its
+#: message group behind it are processed instead of being dead-lettered with it.
+ENV_DEAD_LETTER_QUEUE_URL: Final = "EVENT_FANOUT_DEAD_LETTER_QUEUE_URL"
+#: The source queue's ``maxReceiveCount`` (the redrive policy's), read with the DLQ URL above.
+ENV_MAX_RECEIVE_COUNT: Final = "EVENT_FANOUT_MAX_RECEIVE_COUNT"
+#: Metric: failing records the runtime moved to the dead-letter queue itself (FIFO, last receive).
+METRIC_DEAD_LETTERED: Final = "DeadLettered"
+#: String message attribute the runtime adds to a record it moves to the dead-letter queue itself:
+#: why the record failed on its last receive (an operator reads it before a redrive).
+DEAD_LETTER_REASON_ATTRIBUTE: Final = "EventFanoutFailureReason"
+#: The ``service`` dimension of the runtime's metrics (the fan-out's name, unique in the
+#: account). Set by the construct beside ``EVENT_FANOUT_CONSUMER``; falls back to
+#: ``POWERTOOLS_SERVICE_NAME`` (which names the logs' service and stays the user's to change).
+ENV_METRICS_SERVICE: Final = "EVENT_FANOUT_METRICS_SERVICE"

@@ -7,11 +7,12 @@ never holds back, or re-runs, the rest of its batch.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 import typing
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeAlias, TypeVar, overload
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -29,9 +30,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from event_fanout.runtime.dead_letter import DeadLetterQueue, dead_letter_queue
 from event_fanout.runtime.events import EventBridgeEvent, parse_sqs_body
-from event_fanout.runtime.exceptions import MalformedEventError
-from event_fanout.runtime.idempotency import IdempotentRunner, Replayed, idempotent_runner
+from event_fanout.runtime.exceptions import MalformedEventError, RuntimeConfigError
+from event_fanout.runtime.idempotency import (
+    IdempotencyKeyPartMissingError,
+    IdempotentRunner,
+    Replayed,
+    idempotent_runner,
+)
 from event_fanout.runtime.observability import BatchTally, emit_batch_metrics, logger
 from event_fanout.runtime.settings import ConsumerSettings
 
@@ -39,7 +46,85 @@ __all__ = ["FanoutConsumer", "fanout_consumer"]
 
 EventT = TypeVar("EventT", bound=EventBridgeEvent[Any])
 
+#: What ``fanout_consumer`` decorates: ``def handle(event) -> None`` or ``async def handle(event)``.
+HandleFunction: TypeAlias = Callable[[EventT], Awaitable[None] | None]
+
 _DEFAULT_MODEL: type[EventBridgeEvent[Any]] = EventBridgeEvent[dict[str, Any]]
+
+
+def _has_flag(handle: Callable[..., Any], test: Callable[[Any], bool]) -> bool:
+    """Apply an ``inspect.is...function`` test to ``handle`` or, for an object, its ``__call__``.
+
+    ``inspect`` already sees through ``functools.partial``; a callable object with an
+    ``async def __call__`` is only recognized through its bound method.
+    """
+    return test(handle) or test(getattr(handle, "__call__", None))  # noqa: B004
+
+
+def _describe(handle: Callable[..., Any]) -> str:
+    return getattr(handle, "__qualname__", None) or repr(handle)
+
+
+def _reject_generator_functions(handle: Callable[..., Any]) -> None:
+    # Calling one only creates the generator: the body, the effect, would never run while the key
+    # was marked completed, so the event would be lost without a trace.
+    if _has_flag(handle, inspect.isasyncgenfunction):
+        raise TypeError(
+            f"{_describe(handle)} is an async generator function: fanout_consumer would only "
+            "create the generator and never run its body. Write `async def handle(event) -> "
+            "None` and await the work instead of yielding"
+        )
+    if _has_flag(handle, inspect.isgeneratorfunction):
+        raise TypeError(
+            f"{_describe(handle)} is a generator function: fanout_consumer would only create the "
+            "generator and never run its body. Do the work in `def handle(event) -> None` "
+            "and return None (or use `async def` for asynchronous work)"
+        )
+
+
+def _run_coroutine(coroutine: Any, handle: Callable[..., Any]) -> None:
+    """Run an async handler's coroutine to completion on a fresh event loop (one per record).
+
+    The key is completed only after this returns, so the effect has happened; what the coroutine
+    raises fails the record.
+    """
+    if not inspect.iscoroutine(coroutine):
+        _reject_unrun_result(coroutine, handle)
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    coroutine.close()
+    raise RuntimeError(
+        f"{_describe(handle)} is async and was called inside a running event loop; call the "
+        "Lambda handler from synchronous code, as Lambda does (it runs each record with "
+        "asyncio.run)"
+    )
+
+
+def _reject_unrun_result(result: Any, handle: Callable[..., Any]) -> None:
+    """Fail the record when a handler returned work it never did (a coroutine, a generator).
+
+    A sync wrapper (a lambda, a ``functools.partial`` of a wrapper, a decorator) around an async
+    or generator function hides it from the decoration-time check; without this the key would be
+    completed although the handler body never ran.
+    """
+    if inspect.iscoroutine(result) or inspect.isgenerator(result):
+        kind = "coroutine" if inspect.iscoroutine(result) else "generator"
+        result.close()  # never started: closing it suppresses "was never awaited"
+    elif inspect.isasyncgen(result):
+        kind = "async generator"
+    elif inspect.isawaitable(result):
+        kind = "awaitable"
+    else:
+        return
+    raise TypeError(
+        f"{_describe(handle)} returned a {kind} instead of handling the event: the event was "
+        "not handled, so the record fails and its key stays free. Decorate the `async def` "
+        "itself (fanout_consumer runs it with asyncio.run), or return None from a plain function"
+    )
 
 
 def _model_from_signature(handle: Callable[..., Any]) -> type[EventBridgeEvent[Any]]:
@@ -68,7 +153,8 @@ class FanoutConsumer(Generic[EventT]):
     Attributes
     ----------
     handle
-        The undecorated business function, for unit tests that bypass SQS and idempotency.
+        The undecorated business function, for unit tests that bypass SQS and idempotency
+        (an ``async def`` one returns its coroutine).
     model
         The pydantic model each SQS body is validated against.
 
@@ -76,15 +162,17 @@ class FanoutConsumer(Generic[EventT]):
 
     def __init__(
         self,
-        handle: Callable[[EventT], None],
+        handle: HandleFunction[EventT],
         *,
         name: str | None = None,
         model: type[EventT] | None = None,
         use_local_cache: bool = False,
     ) -> None:
+        _reject_generator_functions(handle)
         self.handle = handle
+        self._is_async = _has_flag(handle, inspect.iscoroutinefunction)
         self.model: type[EventT] = model or _model_from_signature(handle)  # type: ignore[assignment]
-        self._default_name = name or f"{handle.__module__}.{handle.__qualname__}"
+        self._default_name = name or f"{handle.__module__}.{_describe(handle)}"
         self._use_local_cache = use_local_cache
         # The processor collects per-record results; Lambda runs one invocation at a time per
         # execution environment, so one instance per handler is safe.
@@ -107,17 +195,29 @@ class FanoutConsumer(Generic[EventT]):
         self, event: dict[str, Any], context: LambdaContext | None = None
     ) -> PartialItemFailureResponse:
         """Handle one SQS batch and return ``{"batchItemFailures": [...]}``."""
-        settings = ConsumerSettings.from_env(self._default_name)
+        request_id = getattr(context, "aws_request_id", None)
+        try:
+            settings = ConsumerSettings.from_env(self._default_name)
+        except RuntimeConfigError as exc:
+            # One line per invocation, before any record: the batch is retried until the
+            # environment is fixed, and no key is claimed or completed meanwhile.
+            logger.error(
+                "Consumer configuration error; invocation failed, no record was processed",
+                extra={"reason": str(exc), "function_request_id": request_id},
+            )
+            raise
         runner = idempotent_runner(settings, use_local_cache=self._use_local_cache)
         runner.register_lambda_context(context)
         tally = BatchTally()
 
-        def record_handler(record: SQSRecord) -> str:
-            return self._process_record(record, runner, tally)
-
         records = event.get("Records") or [{}]
         fifo = str(records[0].get("eventSourceARN", "")).endswith(".fifo")
-        request_id = getattr(context, "aws_request_id", None)
+        # Standard queues leave a failing record to the redrive policy: nothing waits behind it.
+        dead_letters = dead_letter_queue(settings) if fifo else None
+
+        def record_handler(record: SQSRecord) -> str:
+            return self._process_record(record, runner, tally, dead_letters)
+
         with logger.append_context_keys(
             consumer=settings.consumer_name, function_request_id=request_id
         ):
@@ -128,21 +228,33 @@ class FanoutConsumer(Generic[EventT]):
                     processor=self._fifo_processor if fifo else self._processor,
                     context=context,
                 )
-                # Includes FIFO records skipped behind a failed record of their group.
-                tally.failed = len(response["batchItemFailures"])
+                # Includes FIFO records skipped behind a failed record of their group, and the
+                # failed records moved to the DLQ (reported handled to SQS, failed for alarms).
+                tally.failed = len(response["batchItemFailures"]) + tally.dead_lettered
                 return response
             finally:
                 emit_batch_metrics(settings, tally)
 
+    def _run_handler(self, event: EventT) -> None:
+        """Run the handler for one event; returns only once its effect has happened."""
+        result = self.handle(event)
+        if self._is_async:
+            _run_coroutine(result, self.handle)
+        elif result is not None:
+            _reject_unrun_result(result, self.handle)
+
     def _process_record(
-        self, record: SQSRecord, runner: IdempotentRunner, tally: BatchTally
+        self,
+        record: SQSRecord,
+        runner: IdempotentRunner,
+        tally: BatchTally,
+        dead_letters: DeadLetterQueue | None,
     ) -> str:
         message_id = record.message_id
         receive_count = record.attributes.approximate_receive_count
         try:
             raw, event = parse_sqs_body(record.body, message_id, self.model)
         except MalformedEventError as exc:
-            tally.failed += 1
             tally.malformed += 1
             with logger.append_context_keys(
                 message_id=message_id, correlation_id=message_id, receive_count=receive_count
@@ -152,7 +264,7 @@ class FanoutConsumer(Generic[EventT]):
                     "queue moves it to the dead-letter queue",
                     extra={"reason": exc.reason},
                 )
-            raise
+                return self._failed(record, exc, tally, dead_letters)
 
         keys: dict[str, Any] = {
             "message_id": message_id,
@@ -170,9 +282,8 @@ class FanoutConsumer(Generic[EventT]):
         with logger.append_context_keys(**keys):
             started = time.perf_counter()
             try:
-                outcome = runner.run(raw, lambda: self.handle(event), message_id)
-            except IdempotencyValidationError:
-                tally.failed += 1
+                outcome = runner.run(raw, lambda: self._run_handler(event), message_id)
+            except IdempotencyValidationError as exc:
                 tally.payload_mismatch += 1
                 logger.error(
                     "Idempotency key reused with a different payload; record reported as failed",
@@ -181,29 +292,32 @@ class FanoutConsumer(Generic[EventT]):
                         "payload_validation_path": runner.settings.payload_validation_path,
                     },
                 )
-                raise
+                return self._failed(record, exc, tally, dead_letters)
             except IdempotencyAlreadyInProgressError:
+                # Transient: the other invocation finishes or its deadline passes. Never moved to
+                # the DLQ by the runtime, even on a last receive.
                 tally.failed += 1
                 logger.warning(
                     "Same idempotency key is in progress in another invocation; record reported "
                     "as failed and retried after the visibility timeout"
                 )
                 raise
-            except IdempotencyKeyError:
-                tally.failed += 1
+            except IdempotencyKeyError as exc:
+                extra: dict[str, Any] = {"key_path": runner.settings.key_path}
+                if isinstance(exc, IdempotencyKeyPartMissingError):
+                    extra["reason"] = exc.reason
+                    extra["null_parts"] = list(exc.null_parts)
                 logger.error(
                     "Idempotency key path found no value in the event; record reported as failed",
-                    extra={"key_path": runner.settings.key_path},
+                    extra=extra,
                 )
-                raise
-            except IdempotencyPersistenceLayerError:
-                tally.failed += 1
+                return self._failed(record, exc, tally, dead_letters)
+            except IdempotencyPersistenceLayerError as exc:
                 logger.exception("Idempotency table unavailable; record reported as failed")
-                raise
-            except Exception:
-                tally.failed += 1
+                return self._failed(record, exc, tally, dead_letters)
+            except Exception as exc:
                 logger.exception("Handler failed; record reported as failed and will be retried")
-                raise
+                return self._failed(record, exc, tally, dead_letters)
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if isinstance(outcome, Replayed):
                 tally.duplicate += 1
@@ -216,9 +330,56 @@ class FanoutConsumer(Generic[EventT]):
             logger.info("Event processed", extra={"duration_ms": duration_ms})
             return "processed"
 
+    @staticmethod
+    def _failed(
+        record: SQSRecord,
+        failure: Exception,
+        tally: BatchTally,
+        dead_letters: DeadLetterQueue | None,
+    ) -> str:
+        """Report a failed record: raise ``failure``, or move the record to the DLQ and return.
+
+        Called from the ``except`` block that caught ``failure``. On a FIFO record's last receive
+        the record is sent to the DLQ here and reported handled, so the processor neither skips
+        the rest of its message group nor has SQS dead-letter that group with it; if the send
+        fails, ``failure`` is raised and SQS's redrive policy takes the record as it would
+        without the move.
+        """
+        tally.failed += 1
+        if dead_letters is None or not dead_letters.is_last_receive(record):
+            raise failure
+        reason = f"{type(failure).__name__}: {failure}"
+        try:
+            dead_letters.send(record, reason)
+        except Exception:
+            logger.exception(
+                "Could not move the record to the dead-letter queue on its last receive; it "
+                "stays failed and the queue's redrive policy moves it, with the records behind "
+                "it in its message group",
+                extra={"dead_letter_queue_url": dead_letters.queue_url},
+            )
+            sent = False
+        else:
+            sent = True
+        if not sent:
+            # Outside the except block: the send error is logged, not chained onto the failure.
+            raise failure
+        tally.dead_lettered += 1
+        logger.error(
+            "Failed record moved to the dead-letter queue on its last receive; the records "
+            "behind it in its message group carry on",
+            extra={
+                "reason": reason,
+                "dead_letter_queue_url": dead_letters.queue_url,
+                "message_group_id": record.attributes.message_group_id,
+                "max_receive_count": dead_letters.max_receive_count,
+            },
+        )
+        return "dead-lettered"
+
 
 @overload
-def fanout_consumer(handle: Callable[[EventT], None], /) -> FanoutConsumer[EventT]: ...
+def fanout_consumer(handle: HandleFunction[EventT], /) -> FanoutConsumer[EventT]: ...
 
 
 @overload
@@ -227,17 +388,17 @@ def fanout_consumer(
     name: str | None = None,
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
-) -> Callable[[Callable[[EventT], None]], FanoutConsumer[EventT]]: ...
+) -> Callable[[HandleFunction[EventT]], FanoutConsumer[EventT]]: ...
 
 
 def fanout_consumer(
-    handle: Callable[[EventT], None] | None = None,
+    handle: HandleFunction[EventT] | None = None,
     /,
     *,
     name: str | None = None,
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
-) -> FanoutConsumer[EventT] | Callable[[Callable[[EventT], None]], FanoutConsumer[EventT]]:
+) -> FanoutConsumer[EventT] | Callable[[HandleFunction[EventT]], FanoutConsumer[EventT]]:
     """Make an idempotent, partial-batch SQS Lambda handler out of a per-event function.
 
     The function states only the business effect of one EventBridge event; duplicates,
@@ -246,8 +407,9 @@ def fanout_consumer(
     Parameters
     ----------
     handle
-        ``def handle(event: EventBridgeEvent[Detail]) -> None``. Raise to have the record retried
-        (and, after ``max_receive_count`` receives, dead-lettered); return to mark it done.
+        ``def handle(event: EventBridgeEvent[Detail]) -> None``, or ``async def`` (run to
+        completion with ``asyncio.run`` per record). Raise to have the record retried (and, after
+        ``max_receive_count`` receives, dead-lettered); return to mark it done.
     name
         Consumer name when ``EVENT_FANOUT_CONSUMER`` is unset (local runs, tests). Defaults to the
         function's ``module.qualname``.
@@ -262,6 +424,12 @@ def fanout_consumer(
     -------
     FanoutConsumer
         The Lambda handler, called as ``handler(event, context)``.
+
+    Raises
+    ------
+    TypeError
+        ``handle`` is a generator or async generator function: calling it would only create the
+        generator, so its effect would never happen while its key was marked done.
 
     Examples
     --------
@@ -286,7 +454,7 @@ def fanout_consumer(
     if handle is not None:
         return FanoutConsumer(handle, name=name, model=model, use_local_cache=use_local_cache)
 
-    def decorate(function: Callable[[EventT], None]) -> FanoutConsumer[EventT]:
+    def decorate(function: HandleFunction[EventT]) -> FanoutConsumer[EventT]:
         return FanoutConsumer(function, name=name, model=model, use_local_cache=use_local_cache)
 
     return decorate

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from event_fanout.runtime.constants import (
     ENV_POWERTOOLS_SERVICE_NAME,
+    METRIC_DEAD_LETTERED,
     METRIC_DIMENSION_CONSUMER,
     METRIC_DUPLICATE,
     METRIC_FAILED,
@@ -58,6 +59,9 @@ class BatchTally:
     failed: int = 0
     malformed: int = 0
     payload_mismatch: int = 0
+    #: Subset of ``failed``: FIFO records the runtime moved to the DLQ itself on their last
+    #: receive (reported handled to SQS, so their group carries on, but failed for the alarms).
+    dead_lettered: int = 0
 
 
 def emit_batch_metrics(settings: ConsumerSettings, tally: BatchTally) -> None:
@@ -79,7 +83,12 @@ def emit_batch_metrics(settings: ConsumerSettings, tally: BatchTally) -> None:
     {"_aws":{...,"CloudWatchMetrics":[{"Namespace":"EventFanout",...
 
     """
-    metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
+    # The fan-out's name, not POWERTOOLS_SERVICE_NAME (the logs' service, the user's to change):
+    # the failed-records alarm is written for these dimensions.
+    metrics = Metrics(
+        namespace=settings.metrics_namespace,
+        service=settings.metrics_service or settings.service_name,
+    )
     metrics.add_dimension(name=METRIC_DIMENSION_CONSUMER, value=settings.consumer_name)
     for name, value in (
         (METRIC_PROCESSED, tally.processed),
@@ -87,6 +96,7 @@ def emit_batch_metrics(settings: ConsumerSettings, tally: BatchTally) -> None:
         (METRIC_FAILED, tally.failed),
         (METRIC_MALFORMED, tally.malformed),
         (METRIC_PAYLOAD_MISMATCH, tally.payload_mismatch),
+        (METRIC_DEAD_LETTERED, tally.dead_lettered),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     metrics.flush_metrics()

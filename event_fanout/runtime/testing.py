@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from event_fanout.runtime.dead_letter import reset_dead_letter_queues
 from event_fanout.runtime.idempotency import reset_runners
 
 __all__ = [
@@ -201,7 +202,7 @@ class FakeLambdaContext(LambdaContext):
 
 
 def reset_runtime_caches() -> None:
-    """Drop cached idempotency runners and their boto3 clients.
+    """Drop cached idempotency runners, dead-letter queues and their boto3 clients.
 
     Call it between tests that start and stop moto mocks or change the idempotency environment,
     so the next invocation builds a client against the current endpoint.
@@ -212,3 +213,4 @@ def reset_runtime_caches() -> None:
 
     """
     reset_runners()
+    reset_dead_letter_queues()

@@ -8,11 +8,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-from runtime_test_helpers import failed_ids, metric, stdout_json_lines
+from runtime_test_helpers import (
+    BUSINESS_KEY,
+    BudgetChanged,
+    Recorder,
+    budget_event,
+    failed_ids,
+    invoke,
+    metric,
+    stdout_json_lines,
+)
 
 from event_fanout.runtime import (
+    ConsumerSettings,
     EventBridgeEvent,
     RuntimeConfigError,
     constants,
@@ -20,59 +28,7 @@ from event_fanout.runtime import (
     logger,
 )
 from event_fanout.runtime.idempotency import _cached_runner
-from event_fanout.runtime.testing import (
-    FakeLambdaContext,
-    make_eventbridge_event,
-    sqs_event,
-    sqs_record,
-)
-
-BUSINESS_KEY = "[detail.campaignId, detail.version]"
-
-
-class BudgetChanged(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-    company_id: int
-    profile_id: int
-    campaign_id: int
-    old_budget: float
-    new_budget: float
-    version: int
-
-
-def budget_event(campaign_id: int = 123456789, version: int = 1, **kwargs: Any) -> dict[str, Any]:
-    detail = {
-        "companyId": 5000,
-        "profileId": 50000100,
-        "campaignId": campaign_id,
-        "oldBudget": 50.0,
-        "newBudget": 75.0 + version,
-        "version": version,
-    }
-    detail.update(kwargs.pop("detail", {}))
-    return make_eventbridge_event(detail, **kwargs)
-
-
-class Recorder:
-    """A consumer whose effect is an append to a list, optionally failing on chosen campaigns."""
-
-    def __init__(self) -> None:
-        self.effects: list[tuple[str, int, int]] = []
-        self.fail_campaigns: set[int] = set()
-
-        @fanout_consumer
-        def handler(event: EventBridgeEvent[BudgetChanged]) -> None:
-            if event.detail.campaign_id in self.fail_campaigns:
-                raise RuntimeError(f"downstream refused campaign {event.detail.campaign_id}")
-            logger.info("applying budget", extra={"new_budget": event.detail.new_budget})
-            self.effects.append((event.id, event.detail.campaign_id, event.detail.version))
-
-        self.handler = handler
-
-
-def invoke(recorder: Recorder, *bodies: Any, remaining_ms: int = 30_000) -> dict[str, Any]:
-    return dict(recorder.handler(sqs_event(*bodies), FakeLambdaContext(remaining_ms)))
+from event_fanout.runtime.testing import FakeLambdaContext, sqs_event, sqs_record
 
 
 def test_same_event_twice_in_one_batch_has_one_effect(consumer_env: Any) -> None:
@@ -335,6 +291,20 @@ def test_metrics_are_one_emf_blob_per_invocation_with_consumer_dimension(
     assert counts == [1, 1, 2, 1]
 
 
+def test_metrics_service_dimension_is_the_fanouts_not_the_logs_service(
+    consumer_env: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The failed-records alarm names this dimension; a user's POWERTOOLS_SERVICE_NAME must not
+    # move the metrics out from under it.
+    monkeypatch.setenv(constants.ENV_METRICS_SERVICE, "Orders-Fanout-1A2B3C4D")
+    monkeypatch.setenv(constants.ENV_POWERTOOLS_SERVICE_NAME, "billing-api")
+    invoke(Recorder(), budget_event(1))
+    _, metrics = stdout_json_lines(capsys.readouterr().out)
+    (blob,) = metrics
+    assert blob["service"] == "Orders-Fanout-1A2B3C4D"
+    assert blob["consumer"] == "TestConsumer"
+
+
 def test_missing_table_name_fails_the_invocation_loudly(aws: Any) -> None:
     recorder = Recorder()
     with pytest.raises(RuntimeConfigError, match="IDEMPOTENCY_TABLE_NAME is not set"):
@@ -399,3 +369,44 @@ def test_fifo_batch_stops_a_group_after_its_failure_and_carries_on_with_other_gr
     assert sorted(c for _, c, _ in recorder.effects) == [1, 4]
     _, metrics = stdout_json_lines(capsys.readouterr().out)
     assert (metric(metrics[-1], "Processed"), metric(metrics[-1], "Failed")) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [constants.ENV_IDEMPOTENCY_KEY_PATH, constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH],
+)
+def test_fails_when_a_jmespath_setting_is_invalid_before_any_record_runs(
+    consumer_env: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+) -> None:
+    # GIVEN a path with a missing closing bracket
+    monkeypatch.setenv(variable, "[detail.campaignId, detail.version")
+    recorder = Recorder()
+
+    # WHEN a batch arrives, THEN the invocation fails as a configuration error
+    with pytest.raises(RuntimeConfigError) as raised:
+        invoke(recorder, budget_event(1), budget_event(2))
+
+    message = str(raised.value)
+    assert f"{variable} is not a valid JMESPath expression" in message
+    assert "'[detail.campaignId, detail.version'" in message
+    assert "Incomplete expression" in message  # jmespath's own parse error
+    assert recorder.effects == []
+    assert consumer_env.scan(TableName="consumer-idempotency")["Items"] == []
+    logs, _ = stdout_json_lines(capsys.readouterr().out)
+    assert [line["message"] for line in logs] == [
+        "Consumer configuration error; invocation failed, no record was processed"
+    ]
+    assert logs[0]["level"] == "ERROR"
+    assert variable in logs[0]["reason"]
+
+
+def test_fails_when_a_jmespath_setting_is_invalid_in_the_settings() -> None:
+    with pytest.raises(
+        RuntimeConfigError, match=r"IDEMPOTENCY_KEY_PATH is not a valid JMESPath.*'detail\.\.id'"
+    ):
+        ConsumerSettings.from_env(
+            "Audit", {"IDEMPOTENCY_TABLE_NAME": "t", "IDEMPOTENCY_KEY_PATH": "detail..id"}
+        )

@@ -15,6 +15,7 @@ DOC = Path(__file__).parents[2] / "docs" / "runtime.md"
 MODULES = [
     "event_fanout.runtime",
     "event_fanout.runtime.consumer",
+    "event_fanout.runtime.dead_letter",
     "event_fanout.runtime.events",
     "event_fanout.runtime.idempotency",
     "event_fanout.runtime.observability",
@@ -60,6 +61,7 @@ def test_documented_defaults_match_the_code() -> None:
         constants.METRIC_FAILED,
         constants.METRIC_MALFORMED,
         constants.METRIC_PAYLOAD_MISMATCH,
+        constants.METRIC_DEAD_LETTERED,
     ]
     for metric in metrics:
         assert f"| `{metric}` |" in DOC.read_text()
