@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import typing
 import weakref
 from collections.abc import Sequence
 
+import jmespath
+import jmespath.exceptions
 from aws_cdk import (
     Annotations,
     Duration,
@@ -16,6 +19,7 @@ from aws_cdk import (
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -33,10 +37,13 @@ from event_fanout.constructs.encryption import (
     check_encryption,
     create_queue_key,
     is_bus_wide,
+    key_for_undeliverable_queue,
     queue_encryption_props,
     rule_arn,
+    warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.idempotency_table import IdempotencyTable
+from event_fanout.constructs.lifetimes import message_lifetime_seconds, visibility_timeout_seconds
 from event_fanout.constructs.lookups import (
     child_path,
     events_principal,
@@ -57,8 +64,6 @@ from event_fanout.runtime import constants
 
 #: Lambda's timeout when a function does not set one.
 LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3)
-#: AWS guidance for SQS event sources: visibility >= 6 x function timeout + batching window.
-VISIBILITY_TIMEOUT_FACTOR = 6
 MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
 MIN_RETENTION_SECONDS = 60
 MAX_RETENTION_SECONDS = 14 * 24 * 3600
@@ -87,7 +92,8 @@ class FanoutConsumer(Construct):
       redriven back to this queue.
     - ``idempotency_table``: lets the runtime skip duplicates (SQS and EventBridge are
       at-least-once; a crash between the effect and the delete redelivers).
-    - ``alarms``: DLQ depth, oldest-message age, function errors and throttles, rule failures.
+    - ``alarms``: DLQ depth, oldest-message age, function errors and throttles, records the
+      runtime reported failed, rule delivery failures and events EventBridge dropped.
 
     Parameters
     ----------
@@ -133,6 +139,15 @@ class FanoutConsumer(Construct):
     removal_policy:
         Applied to the queues and the idempotency table. Default: retain the table, destroy
         the queues (CDK's defaults).
+    rule_name:
+        Physical name of the rule. Default: generated, or derived from the construct path when
+        a key policy must name the rule. ``EventFanout`` names its consumers' rules on a bus it
+        did not create, so the undeliverable-events queue admits only its own rules.
+    fanout_name:
+        The ``service`` dimension of the runtime's metrics (``consumer`` is the consumer's id).
+        ``EventFanout`` passes its own name, unique in the account, so two consumers with the
+        same id in two fan-outs never share metrics (or the failed-records alarm). Default: the
+        consumer's own unique name.
 
     """
 
@@ -164,6 +179,8 @@ class FanoutConsumer(Construct):
         removal_policy: RemovalPolicy | None = None,
         encryption: sqs.QueueEncryption | None = None,
         encryption_key: kms.IKey | None = None,
+        rule_name: str | None = None,
+        fanout_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Known without asking the jsii kernel: saves a round trip per use.
@@ -244,9 +261,9 @@ class FanoutConsumer(Construct):
         target_dlq_key = None if is_bus_wide(target_dlq) else target_dlq.encryption_master_key
         own_key = None if is_bus_wide(self.encryption_key) else self.encryption_key
         key_rule_arn: str | None = None
-        rule_name: str | None = None
-        if own_key is not None or target_dlq_key is not None:
+        if rule_name is None and (own_key is not None or target_dlq_key is not None):
             rule_name = Names.unique_resource_name(self, max_length=64, separator="-")
+        if rule_name is not None:
             key_rule_arn = rule_arn(scope, event_bus, rule_name)
         self.rule = events.Rule(
             self,
@@ -276,6 +293,9 @@ class FanoutConsumer(Construct):
         allow_rule_to_use_key(own_key, self.rule, source_arn)
         if target_dlq_key is not own_key:
             allow_rule_to_use_key(target_dlq_key, self.rule, source_arn)
+        for key in dict.fromkeys((own_key, target_dlq_key)):
+            if key is not None:
+                warn_if_key_cannot_admit_events(self, key, source_arn)
 
         self.event_source = event_sources.SqsEventSource(
             self.queue,
@@ -290,9 +310,23 @@ class FanoutConsumer(Construct):
             if isinstance(child, lambda_.EventSourceMapping):
                 nag.acknowledge(child, nag.EVENT_SOURCE_MAPPING)
 
+        #: The ``service`` dimension of the runtime's metrics: unique in the account.
+        self.metrics_service = fanout_name or Names.unique_resource_name(self, separator="-")
         self.idempotency_table = self._wire_idempotency(
-            handler, handler_node, idempotency, dead_letter_retention_period, removal_policy
+            handler,
+            handler_node,
+            idempotency,
+            removal_policy,
+            expires_after_seconds=_idempotency_expiry(
+                self,
+                idempotency,
+                fifo=fifo,
+                retention_period=retention_period,
+                dead_letter_retention_period=dead_letter_retention_period,
+            ),
         )
+        if fifo and idempotency is not None:
+            self._let_runtime_dead_letter(handler, max_receive_count)
         if attach_runtime_layers:
             self._attach_layers(handler, powertools_layer_version)
 
@@ -307,6 +341,7 @@ class FanoutConsumer(Construct):
             event_bus=event_bus,
             max_message_age=max_message_age,
             alarm_actions=alarm_actions,
+            metrics_service=self.metrics_service,
         )
 
     # -- validation ---------------------------------------------------------------------------
@@ -460,20 +495,30 @@ class FanoutConsumer(Construct):
                 "pass fifo=True, or drop message_group_id",
             )
         if idempotency is not None:
+            check_idempotency(v, idempotency)
             v.require(
-                bool(idempotency.key_path.strip()),
-                "idempotency.key_path",
-                idempotency.key_path,
-                "must be a non-empty JMESPath over the EventBridge event",
-                'e.g. "id" or "[detail.campaignId, detail.version]"',
-            )
-            expiry = seconds_of(idempotency.expires_after)
-            v.require(
-                expiry is None or expiry >= 60,
+                not (
+                    fifo
+                    and idempotency.expires_after is None
+                    and (source_retention is None or dlq_retention is None)
+                ),
                 "idempotency.expires_after",
                 idempotency.expires_after,
-                "must be at least 1 minute",
+                "must be given when a FIFO consumer's retention_period or "
+                "dead_letter_retention_period is a token: its default is their sum, which "
+                "CloudFormation cannot compute",
+                "pass Idempotency(expires_after=Duration.days(...)) of at least the two "
+                "retentions added up",
             )
+        v.require(
+            not (visibility_timeout is None and seconds_of(function_timeout) is None),
+            "handler.timeout",
+            function_timeout,
+            "is a token, so the visibility timeout (6 x timeout + batching window) cannot be "
+            "derived at synth",
+            "pass visibility_timeout= explicitly (at least 6 x the largest timeout the token "
+            "can take + the batching window), or give the function a literal timeout",
+        )
 
         derived = _derived_visibility(function_timeout, window)
         derived_seconds = seconds_of(derived)
@@ -503,7 +548,7 @@ class FanoutConsumer(Construct):
                 visibility_timeout,
                 "must be at most 12 hours",
             )
-            if explicit < VISIBILITY_TIMEOUT_FACTOR * timeout_seconds + window:
+            if explicit < visibility_timeout_seconds(timeout_seconds, window):
                 Annotations.of(self).add_warning_v2(
                     "event-fanout:visibility-timeout-below-guidance",
                     f"visibility_timeout {explicit} s is below AWS's guidance of 6 x function "
@@ -523,7 +568,7 @@ class FanoutConsumer(Construct):
         queue = sqs.Queue(
             self,
             "UndeliverableEvents",
-            **queue_encryption_props(self.encryption_key),
+            **queue_encryption_props(key_for_undeliverable_queue(self.encryption_key)),
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
@@ -542,8 +587,9 @@ class FanoutConsumer(Construct):
         handler: lambda_.IFunction,
         handler_node: Node,
         idempotency: Idempotency | None,
-        dead_letter_retention_period: Duration,
         removal_policy: RemovalPolicy | None,
+        *,
+        expires_after_seconds: str,
     ) -> dynamodb.ITable | None:
         if idempotency is None:
             return None
@@ -552,6 +598,7 @@ class FanoutConsumer(Construct):
         if idempotency.existing_table is not None:
             table = idempotency.existing_table
             table_key = table.encryption_key
+            claim_key_prefix(self, table, idempotency.key_prefix or self._name)
         else:
             table = IdempotencyTable(
                 self,
@@ -562,19 +609,22 @@ class FanoutConsumer(Construct):
             ).table
             table_key = self.encryption_key  # what the table was given: no need to read it back
         grant_idempotency_access(handler, table, table_key)
-        expires_after = idempotency.expires_after or dead_letter_retention_period
         function = handler
         assert isinstance(function, lambda_.Function)  # checked in _validate
         # What the runtime reads, written onto the function's CloudFormation resource in one
         # call (merged with the variables the function has; one add_environment per variable
         # is one round trip each). Set through the construct's options, not add_environment.
-        # IDEMPOTENCY_KEY_PREFIX is left out: the runtime defaults it to the consumer name.
+        # IDEMPOTENCY_KEY_PREFIX is only written when set: the runtime defaults it to the
+        # consumer name.
         variables = {
             constants.ENV_CONSUMER_NAME: self._name,
+            constants.ENV_METRICS_SERVICE: self.metrics_service,
             constants.ENV_IDEMPOTENCY_TABLE_NAME: table.table_name,
             constants.ENV_IDEMPOTENCY_KEY_PATH: idempotency.key_path,
-            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: str(_whole_seconds(expires_after)),
+            constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: expires_after_seconds,
         }
+        if idempotency.key_prefix:
+            variables[constants.ENV_IDEMPOTENCY_KEY_PREFIX] = idempotency.key_prefix
         if idempotency.payload_validation_path:
             variables[constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH] = (
                 idempotency.payload_validation_path
@@ -588,6 +638,32 @@ class FanoutConsumer(Construct):
             constants.ENV_POWERTOOLS_METRICS_NAMESPACE, constants.DEFAULT_METRICS_NAMESPACE
         )
         return table
+
+    def _let_runtime_dead_letter(self, handler: lambda_.IFunction, max_receive_count: int) -> None:
+        """Let the runtime move a FIFO record to the DLQ itself on its last allowed receive.
+
+        Otherwise the healthy records of its message group, held back behind it on every
+        receive, reach their own last receive with it and are dead-lettered too. The function
+        may send to its own DLQ (and use the DLQ's key for that), nothing else.
+        """
+        function = handler
+        assert isinstance(function, lambda_.Function)  # checked in _validate
+        function.add_environment(
+            constants.ENV_DEAD_LETTER_QUEUE_URL, self.dead_letter_queue.queue_url
+        )
+        function.add_environment(
+            constants.ENV_MAX_RECEIVE_COUNT,
+            Token.as_string(max_receive_count)
+            if _is_unresolved(max_receive_count)
+            else str(max_receive_count),
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn]
+            )
+        )
+        if self.encryption_key is not None:
+            self.encryption_key.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
 
     def _attach_layers(self, handler: lambda_.IFunction, powertools_layer_version: int) -> None:
         function = handler
@@ -645,21 +721,160 @@ def _function_timeout(handler: lambda_.IFunction) -> Duration:
 
 
 def _derived_visibility(function_timeout: Duration, window_seconds: int) -> Duration:
+    # A token timeout is rejected in validation unless visibility_timeout is explicit (then
+    # this value is unused): 900 s is only a placeholder, never written to a template.
     seconds = seconds_of(function_timeout)
+    return seconds_duration(
+        visibility_timeout_seconds(900 if seconds is None else seconds, window_seconds)
+    )
+
+
+def _is_unresolved(value: object) -> bool:
+    return not isinstance(value, int) and bool(Token.is_unresolved(value))
+
+
+def check_idempotency(v: Validator, idempotency: Idempotency) -> None:
+    """The idempotency options: compilable JMESPath expressions, a usable prefix and expiry.
+
+    An invalid path would otherwise pass synth and fail every record at run time.
+    """
+    v.require(
+        bool(idempotency.key_path.strip()),
+        "idempotency.key_path",
+        idempotency.key_path,
+        "must be a non-empty JMESPath over the EventBridge event",
+        'e.g. "id" or "[detail.campaignId, detail.version]"',
+    )
+    for prop, path in (
+        ("idempotency.key_path", idempotency.key_path),
+        ("idempotency.payload_validation_path", idempotency.payload_validation_path),
+    ):
+        problem = jmespath_problem(path) if path and path.strip() else None
+        v.require(
+            problem is None,
+            prop,
+            path,
+            f"must be a valid JMESPath expression ({problem})",
+            'check brackets, commas and quoting, e.g. "[detail.campaignId, detail.version]" '
+            "(try it with `python -c \"import jmespath; jmespath.compile('...')\"`)",
+        )
+    prefix = idempotency.key_prefix
+    v.require(
+        prefix is None or (bool(prefix.strip()) and len(prefix) <= 200),
+        "idempotency.key_prefix",
+        prefix,
+        "must be a non-empty string of at most 200 characters",
+        "use a stable name such as the consumer's id and its fan-out, e.g. 'Orders.Audit'",
+    )
+    expiry = seconds_of(idempotency.expires_after)
+    v.require(
+        expiry is None or expiry >= 60,
+        "idempotency.expires_after",
+        idempotency.expires_after,
+        "must be at least 1 minute",
+    )
+
+
+def jmespath_problem(expression: str) -> str | None:
+    """Why ``expression`` is not valid JMESPath (the parser's message), or None if it is."""
+    try:
+        jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as error:
+        return " ".join(str(error).split())
+    return None
+
+
+def _idempotency_expiry(
+    scope: Construct,
+    idempotency: Idempotency | None,
+    *,
+    fifo: bool,
+    retention_period: Duration,
+    dead_letter_retention_period: Duration,
+) -> str:
+    """``IDEMPOTENCY_EXPIRES_AFTER_SECONDS``: the explicit expiry, else the message lifetime.
+
+    A key that expires while its message can still be delivered lets that delivery run the
+    handler again, so an explicit expiry shorter than the lifetime is a synth warning.
+    """
+    source = seconds_of(retention_period)
+    dlq = seconds_of(dead_letter_retention_period)
+    lifetime = (
+        None
+        if source is None or dlq is None
+        else message_lifetime_seconds(
+            fifo=fifo, retention_seconds=source, dead_letter_retention_seconds=dlq
+        )
+    )
+    explicit = idempotency.expires_after if idempotency is not None else None
+    if explicit is None:
+        if lifetime is not None:
+            return str(lifetime)
+        # Validation requires an explicit expiry for a FIFO consumer with token retentions;
+        # a standard queue's lifetime is its DLQ's retention, carried as the token it is.
+        return Token.as_string(dead_letter_retention_period.to_seconds())
+    seconds = seconds_of(explicit)
     if seconds is None:
-        return seconds_duration(VISIBILITY_TIMEOUT_FACTOR * 900 + window_seconds)
-    return seconds_duration(VISIBILITY_TIMEOUT_FACTOR * seconds + window_seconds)
+        return Token.as_string(explicit.to_seconds())
+    if lifetime is not None and seconds < lifetime:
+        kind = "FIFO" if fifo else "standard"
+        how = (
+            "retention_period + dead_letter_retention_period: a FIFO DLQ resets the enqueue time"
+            if fifo
+            else "dead_letter_retention_period: the DLQ keeps the original enqueue time"
+        )
+        Annotations.of(scope).add_warning_v2(
+            "event-fanout:idempotency-expiry-below-message-lifetime",
+            f"idempotency.expires_after ({seconds} s) is shorter than the longest a message of "
+            f"this {kind} queue can still be delivered ({lifetime} s = {how}). A message "
+            "redriven or redelivered after its key expired runs the handler again. Raise "
+            "expires_after, or omit it to use the lifetime.",
+        )
+    return str(seconds)
+
+
+def claim_key_prefix(consumer: Construct, table: dynamodb.ITable, prefix: str) -> None:
+    """Record that ``consumer`` writes ``prefix`` into the shared ``table``; refuse a clash.
+
+    Two consumers writing one table under one prefix would each skip the other's events as
+    duplicates. The record lives on the table's construct, the one thing both consumers share.
+    """
+    registry = table.node.try_find_child(_KEY_PREFIXES_ID)
+    if not isinstance(registry, _KeyPrefixes):
+        registry = _KeyPrefixes(typing.cast(Construct, table), _KEY_PREFIXES_ID)
+    path = consumer.node.path
+    other = registry.writers.setdefault(prefix, path)
+    if other != path:
+        v = Validator(consumer)
+        v.require(
+            False,
+            "idempotency.key_prefix",
+            prefix,
+            f"is already used in the shared table {table.node.path} by {other}: each "
+            "consumer's records need a prefix of their own, or one consumer's events are "
+            "skipped as the other's duplicates",
+            "pass Idempotency(existing_table=..., key_prefix='<fan-out>.<consumer>') with a "
+            "different prefix to one of them (changing a deployed consumer's prefix resets its "
+            "deduplication once)",
+        )
+        v.raise_if_any()
+
+
+_KEY_PREFIXES_ID = "EventFanoutKeyPrefixes"
+
+
+class _KeyPrefixes(Construct):
+    """The key prefixes written into one shared idempotency table, by consumer path."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.writers: dict[str, str] = {}
 
 
 def _seconds_or_token(value: Duration) -> float:
     """``value.to_seconds()``: read once per Duration object, a number token passed through."""
     seconds = seconds_of(value)
     return value.to_seconds() if seconds is None else seconds
-
-
-def _whole_seconds(value: Duration) -> int:
-    seconds = seconds_of(value)
-    return int(value.to_seconds()) if seconds is None else seconds
 
 
 def _queue_name(scope: Construct, fifo: bool) -> str:

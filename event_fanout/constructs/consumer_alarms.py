@@ -20,6 +20,7 @@ from constructs import Construct, IConstruct
 from event_fanout.constructs.lookups import bus_name, human_duration, path_of
 from event_fanout.constructs.validation import seconds_of
 from event_fanout.errors import ConfigProblem, EventFanoutConfigError
+from event_fanout.runtime import constants
 
 #: Period of the queue alarms (seconds): SQS publishes queue metrics once a minute.
 QUEUE_ALARM_PERIOD_SECONDS: Final = 60
@@ -40,6 +41,8 @@ ALARM_IDS: Final[Mapping[str, str]] = {
     "function_errors": "FunctionErrors",
     "function_throttles": "FunctionThrottles",
     "rule_failed_invocations": "RuleFailedInvocations",
+    "failed_records": "FailedRecords",
+    "events_dropped": "EventsDropped",
 }
 
 #: ARNs of actions whose ARN does not depend on the alarm, bound once per action object.
@@ -90,7 +93,7 @@ class _AlarmView:
 
 
 class ConsumerAlarms(Construct):
-    """Dead-letter depth, consumer lag, function errors and throttles, rule delivery failures.
+    """Dead-letter depth, lag, function errors and throttles, failed records, delivery failures.
 
     Lag (age of the oldest message) is the most honest signal during an incident: it tells how
     stale the product is becoming, whatever the queue depth.
@@ -103,7 +106,7 @@ class ConsumerAlarms(Construct):
     Attributes
     ----------
     dead_letter_queue_depth, oldest_message_age, function_errors, function_throttles,
-    rule_failed_invocations:
+    rule_failed_invocations, failed_records, events_dropped:
         The individual alarms as ``IAlarm``, for dashboards (``AlarmWidget``) and composite
         alarms (``AlarmRule.from_alarm``); also ``alarm("<attribute name>")``.
     all:
@@ -127,6 +130,7 @@ class ConsumerAlarms(Construct):
         max_message_age: Duration,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         consumer_name: str | None = None,
+        metrics_service: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # The consumer's id; passing it saves a jsii call.
@@ -182,6 +186,31 @@ class ConsumerAlarms(Construct):
             _rule_dimensions(rule, event_bus),
             f"{name}: EventBridge could not deliver matched events to the queue; they went "
             "to the fan-out's undeliverable-events queue.",
+        )
+        # A record the runtime reports failed is not a Lambda error: without this alarm nothing
+        # fires until the record's last receive puts it in the DLQ.
+        self._failure_alarm(
+            "failed_records",
+            constants.DEFAULT_METRICS_NAMESPACE,
+            constants.METRIC_FAILED,
+            {
+                "service": metrics_service or name,
+                constants.METRIC_DIMENSION_CONSUMER: name,
+            },
+            f"{name}: the consumer's handler failed records (the runtime's Failed metric); "
+            "they are retried and, after max_receive_count receives, dead-lettered. Read the "
+            "consumer's error log lines for the reason.",
+        )
+        # Events EventBridge could neither deliver nor put in the undeliverable-events queue
+        # (its policy or key refused them): these are lost.
+        self._failure_alarm(
+            "events_dropped",
+            "AWS/Events",
+            "InvocationsFailedToBeSentToDlq",
+            _rule_dimensions(rule, event_bus),
+            f"{name}: EventBridge dropped events it could deliver neither to the queue nor to "
+            "the undeliverable-events queue: they are lost. Check both queues' policies and "
+            "keys, then replay the events from the archive.",
         )
         if alarm_actions and not self._action_arns:
             self.add_actions(*alarm_actions)
@@ -329,6 +358,10 @@ class ConsumerAlarms(Construct):
     function_throttles = _AlarmView()
     #: EventBridge could not deliver matched events to the queue.
     rule_failed_invocations = _AlarmView()
+    #: The runtime reported records failed (its ``Failed`` metric).
+    failed_records = _AlarmView()
+    #: EventBridge dropped events it could not send to the undeliverable-events queue either.
+    events_dropped = _AlarmView()
 
     @property
     def all(self) -> tuple[cloudwatch.IAlarm, ...]:

@@ -7,10 +7,11 @@ offered are SQS-managed SSE and a customer-managed key.
 
 from __future__ import annotations
 
+import json
 import weakref
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Annotations, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -83,9 +84,16 @@ def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> s
     return f"arn:{facts.partition}:events:{facts.region}:{facts.account}:rule/{path}"
 
 
-def bus_rules_arn_pattern(scope: Construct, event_bus: events.IEventBus) -> str:
-    """An ``ArnLike`` pattern matching every rule on ``event_bus`` in this account."""
-    return rule_arn(scope, event_bus, "*")
+def bus_rules_arn_pattern(
+    scope: Construct, event_bus: events.IEventBus, rule_name_prefix: str | None = None
+) -> str:
+    """An ``ArnLike`` pattern matching the rules on ``event_bus`` named ``rule_name_prefix*``.
+
+    Without a prefix, every rule on the bus; a fan-out on a bus it did not create names its
+    rules with a prefix so the pattern stays its own (on the default bus, ``rule/*`` would be
+    every rule of the account, custom buses' included).
+    """
+    return rule_arn(scope, event_bus, f"{rule_name_prefix or ''}*")
 
 
 def mark_bus_wide(construct: IConstruct) -> None:
@@ -96,6 +104,71 @@ def mark_bus_wide(construct: IConstruct) -> None:
 def is_bus_wide(construct: IConstruct | None) -> bool:
     """Whether a per-rule statement on ``construct`` would be redundant."""
     return construct is not None and construct in _BUS_WIDE
+
+
+#: What EventBridge needs of a queue's key to deliver to it (and to its dead-letter queue).
+EVENTBRIDGE_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def can_change_policy(key: kms.IKey) -> bool:
+    """Whether ``key``'s policy is written by this app (``add_to_resource_policy`` works).
+
+    An imported key (``Key.from_key_arn``, ``from_lookup``) accepts the call and drops it.
+    """
+    return isinstance(key, kms.Key)
+
+
+def eventbridge_key_statement(source_arn: str, *, like: bool = False) -> dict[str, Any]:
+    """The key-policy statement (policy JSON) that lets rules matching ``source_arn`` use a key."""
+    return {
+        "Sid": "AllowEventBridgeToUseTheKey",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": list(EVENTBRIDGE_KEY_ACTIONS),
+        "Resource": "*",
+        "Condition": {("ArnLike" if like else "ArnEquals"): {"aws:SourceArn": source_arn}},
+    }
+
+
+def warn_if_key_cannot_admit_events(
+    scope: Construct, key: kms.IKey, source_arn: str, *, like: bool = False
+) -> None:
+    """Warn, printing the statement to add, when EventBridge's grant on ``key`` cannot be written.
+
+    Without it EventBridge cannot encrypt with the key: every delivery fails, and after the
+    retry window the events are dropped, with nothing in any queue to show for it.
+    """
+    if can_change_policy(key):
+        return
+    statement = json.dumps(eventbridge_key_statement(_resolved(scope, source_arn), like=like))
+    Annotations.of(scope).add_warning_v2(
+        "event-fanout:imported-key-needs-eventbridge-statement",
+        f"encryption_key {key.key_arn} is imported: this app cannot add the key-policy "
+        "statement EventBridge needs to deliver to its queues, and without it every delivery "
+        "fails and events are dropped after the retry window. The key's owner must add: "
+        f"{statement}",
+    )
+
+
+def _resolved(scope: Construct, value: str) -> str:
+    """``value`` as the template would write it, pseudo parameters as ``${AWS::Partition}``."""
+    resolved = Stack.of(scope).resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved.get("Fn::Join", ["", [resolved]])[1] if isinstance(resolved, dict) else []
+    return "".join(
+        part if isinstance(part, str) else "${" + str(part.get("Ref", part)) + "}" for part in parts
+    )
+
+
+def key_for_undeliverable_queue(key: kms.IKey | None) -> kms.IKey | None:
+    """The key an undeliverable-events queue may use: only one whose policy this app writes.
+
+    That queue is the last place an event can land; under an imported key whose owner has not
+    added EventBridge's statement, it would lose exactly the events it exists to keep. It falls
+    back to SQS-managed encryption instead.
+    """
+    return key if key is not None and can_change_policy(key) else None
 
 
 def allow_rule_to_use_key(
@@ -113,7 +186,7 @@ def allow_rule_to_use_key(
         iam.PolicyStatement(
             sid=f"AllowEventBridge{sid_scope.node.addr[:12]}",
             principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            actions=list(EVENTBRIDGE_KEY_ACTIONS),
             resources=["*"],  # in a key policy, "*" is this key
             conditions={("ArnLike" if like else "ArnEquals"): {"aws:SourceArn": source_arn}},
         )

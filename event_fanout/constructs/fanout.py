@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
@@ -18,16 +19,20 @@ from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
 from event_fanout.constructs.consumer_shards import (
     DEFAULT_RESOURCE_BUDGET,
-    ConsumerPlacement,
     ConsumersShard,
+    FillingPlacement,
+    Placement,
+    StablePlacement,
 )
 from event_fanout.constructs.encryption import (
     allow_rule_to_use_key,
     bus_rules_arn_pattern,
     check_encryption,
     create_queue_key,
+    key_for_undeliverable_queue,
     mark_bus_wide,
     queue_encryption_props,
+    warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.lookups import events_principal
 from event_fanout.constructs.queue_target import allow_rules_to_send
@@ -60,14 +65,24 @@ class EventFanout(Construct):
         Retention of the queue for events EventBridge could not deliver. Default 14 days.
     removal_policy:
         Applied to the undeliverable-events queue and passed to consumers by default.
+    shards:
+        Spread the consumers over this many nested stacks (``ConsumersShard1`` .. ``N``), each
+        consumer's by a stable hash of its id: adding, removing or reordering consumers never
+        moves another one (a moved consumer would get a new queue, DLQ and idempotency table).
+        Default ``None``: every consumer in the fan-out's own stack. Consumers in shards need
+        ``handler=`` a factory, so each function is created in its consumer's stack.
     consumers_per_stack:
-        How many consumers one CloudFormation template holds before the next ones go into a
-        nested stack (``ConsumersShard1``, ``2``, ...). Default ``None``: automatic, the
-        fan-out's stack is filled up to ``resource_budget`` resources, then each shard is. A
-        fan-out that fits in its stack gets no nested stack. For consumers to move into a
-        shard with their function, pass ``handler=`` a factory (see :meth:`add_consumer`).
+        At most this many consumers in one template; more is a synth-time error (raise
+        ``shards``). Default: no count limit, only ``resource_budget``. With
+        ``allow_consumer_moves=True``: the fixed number of consumers per template.
     resource_budget:
-        Resources per template the automatic mode fills up to (CloudFormation's limit is 500).
+        Resources one template may hold (CloudFormation's limit is 500); a consumer that would
+        take a template past it is a synth-time error naming the fix.
+    allow_consumer_moves:
+        Fill the fan-out's stack, then ``ConsumersShard1``, ``2``, ... in the order consumers are
+        added, up to ``resource_budget`` (or ``consumers_per_stack``) each: no ``shards`` to
+        choose, but removing or inserting a consumer moves every consumer after it into another
+        stack, replacing its queues and table. Default False.
 
     Attributes
     ----------
@@ -90,6 +105,8 @@ class EventFanout(Construct):
         resource_budget: int = DEFAULT_RESOURCE_BUDGET,
         encryption: sqs.QueueEncryption | None = None,
         encryption_key: kms.IKey | None = None,
+        shards: int | None = None,
+        allow_consumer_moves: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         v = Validator(self)
@@ -104,8 +121,28 @@ class EventFanout(Construct):
         v.seconds_range(
             "undeliverable_retention_period", undeliverable_retention_period, 60, 14 * 86_400
         )
+        for prop, count in (
+            ("consumers_per_stack", consumers_per_stack),
+            ("resource_budget", resource_budget),
+            ("shards", shards),
+        ):
+            v.require(
+                count is None or isinstance(count, int),
+                prop,
+                count,
+                "must be a literal int: it decides at synth which template each consumer is in",
+                f"pass {prop} as a number, not a token or parameter",
+            )
         v.int_range("consumers_per_stack", consumers_per_stack, 1, MAX_RULES_PER_BUS)
         v.int_range("resource_budget", resource_budget, 50, 500)
+        v.int_range("shards", shards, 1, MAX_RULES_PER_BUS)
+        v.require(
+            not (allow_consumer_moves and shards is not None),
+            "shards",
+            shards,
+            "cannot be combined with allow_consumer_moves=True (which places consumers by order)",
+            "drop one of them: shards for stable placement",
+        )
         check_encryption(v, encryption, encryption_key)
         v.raise_if_any()
 
@@ -133,18 +170,26 @@ class EventFanout(Construct):
                 description="All events on the fan-out bus, for replay after a consumer fix",
             )
 
+        #: Unique in the account: the ``service`` dimension of every consumer's metrics, so two
+        #: fan-outs' consumers of the same id never share metrics.
+        self.name = Names.unique_resource_name(self, max_length=64, separator="-")
+        #: On a bus this fan-out did not create, its consumers' rules are named with this
+        #: prefix, so the undeliverable-events queue (and key) admit its rules, not the bus's
+        #: (on the default bus: every rule of the account).
+        self.rule_name_prefix: str | None = None if event_bus is None else self.name + "-"
+        undeliverable_key = key_for_undeliverable_queue(self.encryption_key)
         # EventBridge's dead-letter queue must be a standard queue, whatever the consumers use.
         self.undeliverable_events_queue = sqs.Queue(
             self,
             "UndeliverableEvents",
-            **queue_encryption_props(self.encryption_key),
+            **queue_encryption_props(undeliverable_key),
             enforce_ssl=True,
             retention_period=undeliverable_retention_period,
             removal_policy=removal_policy,
         )
-        # One statement for every rule on the bus, whatever the number of consumers: one per
-        # rule would break SQS's limit of 20 statements per queue policy.
-        bus_rules = bus_rules_arn_pattern(scope, self.event_bus)
+        # One statement for every rule of the fan-out, whatever the number of consumers: one
+        # per rule would break SQS's limit of 20 statements per queue policy.
+        bus_rules = bus_rules_arn_pattern(scope, self.event_bus, self.rule_name_prefix)
         allow_rules_to_send(
             self.undeliverable_events_queue,
             bus_rules,
@@ -154,7 +199,9 @@ class EventFanout(Construct):
         mark_bus_wide(self.undeliverable_events_queue)
         if self.encryption_key is not None:
             allow_rule_to_use_key(self.encryption_key, self, bus_rules, like=True)
-            mark_bus_wide(self.encryption_key)
+            warn_if_key_cannot_admit_events(self, self.encryption_key, bus_rules, like=True)
+            if undeliverable_key is not None:
+                mark_bus_wide(self.encryption_key)
         nag.acknowledge(self.undeliverable_events_queue, nag.DEAD_LETTER_QUEUE)
         self.undeliverable_events_alarm = queue_depth_alarm(
             self,
@@ -168,8 +215,12 @@ class EventFanout(Construct):
         )
         add_actions([self.undeliverable_events_alarm], self.alarm_actions)
         self._consumers_scope = Construct(self, "Consumers")
-        self._placement = ConsumerPlacement(
-            self, self._consumers_scope, consumers_per_stack, resource_budget
+        self._placement: Placement = (
+            FillingPlacement(self, self._consumers_scope, consumers_per_stack, resource_budget)
+            if allow_consumer_moves
+            else StablePlacement(
+                self, self._consumers_scope, shards, consumers_per_stack, resource_budget
+            )
         )
         self.consumers: dict[str, FanoutConsumer] = {}
 
@@ -207,15 +258,30 @@ class EventFanout(Construct):
             "drop event_bus from add_consumer(...)",
         )
         v.raise_if_any()
+        if self.rule_name_prefix is not None:
+            given = props.get("rule_name")
+            v.require(
+                given is None or str(given).startswith(self.rule_name_prefix),
+                "rule_name",
+                given,
+                f"must start with {self.rule_name_prefix!r} on a bus this fan-out did not "
+                "create: the undeliverable-events queue admits only the fan-out's rules",
+                "drop rule_name (the fan-out names the rule), or prefix it",
+            )
+            v.raise_if_any()
+            props.setdefault("rule_name", consumer_rule_name(self.rule_name_prefix, consumer_id))
+        props.setdefault("fanout_name", self.name)
         props.setdefault("alarm_actions", self.alarm_actions)
         props.setdefault("target_dead_letter_queue", self.undeliverable_events_queue)
         props.setdefault("removal_policy", self.removal_policy)
         if "encryption" not in props and "encryption_key" not in props:
             props["encryption"] = self.encryption
             props["encryption_key"] = self.encryption_key
-        target = self._placement.next_scope()
-        created: list[Construct] = []
         handler = props.get("handler")
+        target = self._placement.next_scope(consumer_id)
+        if isinstance(handler, Construct):
+            self._require_same_stack(consumer_id, handler, target)
+        created: list[Construct] = []
         if callable(handler) and not isinstance(handler, Construct):
             factory: Callable[[Construct], lambda_.IFunction] = handler
             handler_scope = Construct(target, f"{consumer_id}Handler")
@@ -227,7 +293,56 @@ class EventFanout(Construct):
         self.consumers[consumer_id] = consumer
         return consumer
 
+    def _require_same_stack(self, consumer_id: str, handler: Construct, target: Construct) -> None:
+        """Refuse a handler defined in another stack than the consumer's.
+
+        The two stacks would depend on each other (the function reads the queue; the mapping
+        and the grants name the function): CloudFormation refuses the cycle, and aws-cdk
+        reports it only at ``app.synth()``, as a raw ``DependencyCycle``.
+        """
+        handler_stack, target_stack = Stack.of(handler), Stack.of(target)
+        if handler_stack is target_stack:
+            return
+        v = Validator(self)
+        v.require(
+            False,
+            "handler",
+            handler,
+            f"is defined in stack {handler_stack.node.path!r} but consumer {consumer_id!r} is "
+            f"placed in {target_stack.node.path!r}: the two stacks would reference each "
+            "other, a cycle CloudFormation refuses",
+            "pass handler= a factory, `lambda scope: aws_lambda.Function(scope, 'Fn', ...)`, "
+            "so the function is created in the consumer's stack, or define the function in "
+            "the stack the consumer is in",
+        )
+        v.raise_if_any()
+
     @property
     def shards(self) -> tuple[ConsumersShard, ...]:
         """The nested stacks holding consumers, in creation order (empty if all fit here)."""
         return tuple(self._placement.shards)
+
+
+#: EventBridge's limit on a rule's name.
+MAX_RULE_NAME_LENGTH = 64
+
+
+def consumer_rule_name(prefix: str, consumer_id: str) -> str:
+    """``<prefix><consumer id>``, within EventBridge's 64 characters and unique per consumer.
+
+    A long id is cut and given a digest of the whole id, so two long ids sharing their start
+    still get different names.
+
+    Examples
+    --------
+    >>> consumer_rule_name("Stack-Orders-1A2B3C4D-", "Audit")
+    'Stack-Orders-1A2B3C4D-Audit'
+    >>> len(consumer_rule_name("Stack-Orders-1A2B3C4D-", "A" * 64))
+    64
+
+    """
+    name = prefix + consumer_id
+    if len(name) <= MAX_RULE_NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(consumer_id.encode()).hexdigest()[:8].upper()
+    return name[: MAX_RULE_NAME_LENGTH - len(digest) - 1] + "-" + digest

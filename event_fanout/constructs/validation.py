@@ -72,8 +72,12 @@ def seconds_of(value: Duration | None) -> int | None:
     key = jsii_identity(value)
     if key is not None and key in _SECONDS:
         return _SECONDS[key]
-    seconds = value.to_seconds()
-    result = None if _is_token_number(seconds) else int(seconds)
+    try:
+        seconds = value.to_seconds()
+    except RuntimeError:
+        # A token Duration in another unit (``Duration.days(param)``) cannot be converted.
+        seconds = None
+    result = None if seconds is None or _is_token_number(seconds) else int(seconds)
     if key is not None:
         _SECONDS[key] = result
     return result

@@ -13,6 +13,7 @@ from aws_cdk.assertions import Template
 from aws_cdk.aws_cloudwatch_actions import LambdaAction, SnsAction
 
 from event_fanout import EventFanout
+from event_fanout.runtime import constants
 from tests.builders import new_function, new_stack, only
 from tests.library.conftest import Built
 
@@ -25,11 +26,11 @@ def _dimension(props: dict[str, Any]) -> dict[str, Any]:
     return {d["Name"]: d["Value"] for d in props["Dimensions"]}
 
 
-def test_each_consumer_has_five_alarms(built: Built) -> None:
+def test_each_consumer_has_seven_alarms(built: Built) -> None:
     for consumer in built.consumers.values():
-        assert len(consumer.alarms.all) == 5
+        assert len(consumer.alarms.all) == 7
     # + the fan-out's undeliverable-events alarm
-    built.template.resource_count_is("AWS::CloudWatch::Alarm", 5 * len(built.consumers) + 1)
+    built.template.resource_count_is("AWS::CloudWatch::Alarm", 7 * len(built.consumers) + 1)
 
 
 def test_dlq_depth_alarm_on_visible_messages(built: Built) -> None:
@@ -91,6 +92,37 @@ def test_rule_failed_invocations_alarm(built: Built) -> None:
     }
 
 
+def test_failed_records_alarm_reads_the_runtimes_failed_metric(built: Built) -> None:
+    # A record the runtime reports failed is not a Lambda error: Errors never sees it.
+    consumer = built.consumers["Plain"]
+    props = _alarm(built, consumer.alarms.resources["failed_records"])
+    assert props["Namespace"] == constants.DEFAULT_METRICS_NAMESPACE
+    assert props["MetricName"] == constants.METRIC_FAILED
+    assert props["Statistic"] == "Sum"
+    assert props["Threshold"] == 1
+    assert props["TreatMissingData"] == "notBreaching"
+    # The dimensions the runtime writes: the metrics service the function is given, the consumer.
+    env = built.env_of("Plain")
+    assert _dimension(props) == {
+        "service": env[constants.ENV_METRICS_SERVICE],
+        constants.METRIC_DIMENSION_CONSUMER: env[constants.ENV_CONSUMER_NAME],
+    }
+
+
+def test_events_dropped_alarm_on_invocations_failed_to_be_sent_to_dlq(built: Built) -> None:
+    consumer = built.consumers["Plain"]
+    props = _alarm(built, consumer.alarms.resources["events_dropped"])
+    assert props["Namespace"] == "AWS/Events"
+    assert props["MetricName"] == "InvocationsFailedToBeSentToDlq"
+    assert props["Statistic"] == "Sum"
+    assert props["Threshold"] == 1
+    assert _dimension(props) == {
+        "EventBusName": {"Ref": built.logical_id(built.fanout.event_bus)},
+        "RuleName": {"Ref": built.logical_id(consumer.rule)},
+    }
+    assert "lost" in props["AlarmDescription"]
+
+
 def test_undeliverable_events_alarm(built: Built) -> None:
     props = _alarm(built, built.fanout.undeliverable_events_alarm)
     assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -131,7 +163,7 @@ def test_fanout_actions_reach_every_alarm_and_consumer_override_wins() -> None:
         assert props["AlarmActions"] == props["OKActions"], logical_id
         (action,) = props["AlarmActions"]
         targets[action["Ref"]] = targets.get(action["Ref"], 0) + 1
-    assert targets == {shared_id: 5 + 1, own_id: 5}
+    assert targets == {shared_id: 7 + 1, own_id: 7}
 
 
 def test_alarms_serve_composite_alarms_and_dashboards() -> None:
@@ -147,6 +179,8 @@ def test_alarms_serve_composite_alarms_and_dashboards() -> None:
         alarms.function_errors,
         alarms.function_throttles,
         alarms.rule_failed_invocations,
+        alarms.failed_records,
+        alarms.events_dropped,
     )
     cloudwatch.CompositeAlarm(
         stack,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -111,6 +112,56 @@ def _lambda_action_shared_by_two_fanouts(stack: Stack) -> None:
     action = LambdaAction(new_function(stack, "Responder"))
     EventFanout(stack, "First", alarm_actions=[action])
     EventFanout(stack, "Second", alarm_actions=[action])
+
+
+def _shared_table_same_prefix(stack: Stack) -> None:
+    table = dynamodb.Table.from_table_name(stack, "Shared", "shared-idempotency")
+    for fanout_id in ("Orders", "Fanout"):
+        EventFanout(stack, fanout_id).add_consumer(
+            "Audit",
+            handler=new_function(stack, f"{fanout_id}Fn"),
+            event_pattern=PATTERN,
+            idempotency=Idempotency(existing_table=table),
+        )
+
+
+def _handler_in_another_stack(stack: Stack) -> None:
+    other = Stack(stack.node.root, "Functions")
+    EventFanout(stack, "Fanout").add_consumer(
+        "Audit", handler=new_function(other, "Fn"), event_pattern=PATTERN
+    )
+
+
+def _parent_function_in_a_shard(stack: Stack) -> None:
+    EventFanout(stack, "Fanout", shards=2).add_consumer(
+        "Audit", handler=new_function(stack, "Fn"), event_pattern=PATTERN
+    )
+
+
+def _token_function_timeout(stack: Stack) -> None:
+    timeout = Duration.seconds(CfnParameter(stack, "Timeout", type="Number").value_as_number)
+    EventFanout(stack, "Fanout").add_consumer(
+        "Audit", handler=new_function(stack, "Fn", timeout=timeout), event_pattern=PATTERN
+    )
+
+
+def _token_shards(stack: Stack) -> None:
+    EventFanout(stack, "Fanout", shards=CfnParameter(stack, "N", type="Number").value_as_number)
+
+
+def _stack_overflows(stack: Stack) -> None:
+    fanout = EventFanout(stack, "Fanout")
+    for i in range(30):
+        fanout.add_consumer(
+            f"Consumer{i}", handler=new_function(stack, f"Fn{i}"), event_pattern=PATTERN
+        )
+
+
+def _rule_name_outside_prefix(stack: Stack) -> None:
+    bus = events.EventBus.from_event_bus_name(stack, "Default", "default")
+    EventFanout(stack, "Fanout", event_bus=bus).add_consumer(
+        "Audit", handler=new_function(stack, "Fn"), event_pattern=PATTERN, rule_name="audit"
+    )
 
 
 CASES = [
@@ -400,6 +451,81 @@ CASES = [
         "LambdaAction(function, use_unique_permission_id=True)",
         path="Test/Second",
         build=_lambda_action_shared_by_two_fanouts,
+    ),
+    Case(
+        "invalid key path",
+        {"idempotency": Idempotency(key_path="[detail.campaignId, detail.version")},
+        "idempotency.key_path",
+        "'[detail.campaignId, detail.version'",
+        "check brackets, commas and quoting",
+    ),
+    Case(
+        "invalid payload validation path",
+        {"idempotency": Idempotency(payload_validation_path="detail.[newBudget")},
+        "idempotency.payload_validation_path",
+        "'detail.[newBudget'",
+        "check brackets, commas and quoting",
+    ),
+    Case(
+        "shared table same key prefix",
+        {},
+        "idempotency.key_prefix",
+        "'Audit'",
+        "key_prefix='<fan-out>.<consumer>'",
+        build=_shared_table_same_prefix,
+    ),
+    Case(
+        "handler in another stack",
+        {},
+        "handler",
+        "Function at 'Functions/Fn'",
+        "pass handler= a factory",
+        path="Test/Fanout",
+        build=_handler_in_another_stack,
+    ),
+    Case(
+        "parent function for a consumer in a shard",
+        {},
+        "handler",
+        "Function at 'Test/Fn'",
+        "pass handler= a factory",
+        path="Test/Fanout",
+        build=_parent_function_in_a_shard,
+    ),
+    Case(
+        "token function timeout",
+        {},
+        "handler.timeout",
+        "",
+        "pass visibility_timeout= explicitly",
+        build=_token_function_timeout,
+    ),
+    Case(
+        "token shard count",
+        {},
+        "shards",
+        "",
+        "pass shards as a number",
+        path="Test/Fanout",
+        build=_token_shards,
+    ),
+    Case(
+        "stack would overflow",
+        {},
+        "consumer_id",
+        "'Consumer",
+        "pass shards=N to EventFanout",
+        path="Test/Fanout",
+        build=_stack_overflows,
+    ),
+    Case(
+        "rule name outside the fanout prefix",
+        {},
+        "rule_name",
+        "'audit'",
+        "drop rule_name",
+        path="Test/Fanout",
+        build=_rule_name_outside_prefix,
     ),
 ]
 

@@ -1,13 +1,15 @@
 """A fan-out larger than one CloudFormation stack: 120 consumers spread over nested stacks.
 
-GIVEN a fan-out with 120 consumers whose handlers are built by a factory (so each function
-moves into a shard with its consumer), WHEN the app is synthesized (once for the module),
+GIVEN a fan-out with 120 consumers over ``SHARDS`` nested stacks whose handlers are built by a
+factory (so each function is created in its consumer's shard), WHEN the app is synthesized
+(once for the module),
 THEN every template, the parent's and each nested stack's, stays within CloudFormation's
 limits, every consumer appears exactly once, and cfn-lint finds no error.
 
 cfn-lint takes ~15 s per 450-resource template on one core, so it checks every template of a
-small sharded fan-out instead (a 50-resource budget: the parent and two shards, built by the
-same code, with the same cross-stack wiring and per-consumer shape as the big one's);
+small sharded fan-out instead (three shards, built by the same code, with the same
+cross-stack wiring and per-consumer shape as the big one's, and a filled fan-out whose first
+consumers take functions defined in the parent stack);
 ``EVENT_FANOUT_LINT_ALL_SHARDS=1`` lints every template of the 120-consumer fan-out too.
 As in every test app (``new_app``), CDK's built-in template validation is off: cfn-lint is
 the check here, and running both doubles the synth time.
@@ -30,11 +32,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from event_fanout import EventFanout
-from event_fanout.constructs.consumer_shards import ConsumersShard
+from event_fanout.constructs.consumer_shards import ConsumersShard, jump_hash
 from tests.builders import ENV, new_app, new_function, new_stack
 from tests.template_checks import cfn_lint
 
 CONSUMERS = 120
+#: Enough shards that the fullest (a hash spreads unevenly: 19 of the 120) stays in budget.
+SHARDS = 8
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -52,8 +56,18 @@ class Synthesized:
     sizes: dict[str, int]
 
 
-def synthesize(outdir: Path, name: str, consumers: int, **fanout_props: Any) -> Synthesized:
-    """A fan-out of ``consumers`` with factory-built handlers, alarms to a topic, synthesized."""
+def synthesize(
+    outdir: Path,
+    name: str,
+    consumers: int,
+    *,
+    function_handlers: int = 0,
+    **fanout_props: Any,
+) -> Synthesized:
+    """A fan-out of ``consumers`` with factory-built handlers, alarms to a topic, synthesized.
+
+    The first ``function_handlers`` consumers get a function defined in the parent stack.
+    """
     app = new_app(outdir=str(outdir))
     stack = Stack(
         app,
@@ -72,7 +86,7 @@ def synthesize(outdir: Path, name: str, consumers: int, **fanout_props: Any) -> 
     for i in range(consumers):
         fanout.add_consumer(
             f"Consumer{i}",
-            handler=handler_factory,
+            handler=new_function(stack, f"Fn{i}") if i < function_handlers else handler_factory,
             event_pattern=events.EventPattern(source=[name.lower()], detail_type=[f"Type{i}"]),
         )
     assembly = app.synth()
@@ -87,14 +101,18 @@ def synthesize(outdir: Path, name: str, consumers: int, **fanout_props: Any) -> 
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("sharding"), "Big", CONSUMERS)
+    return synthesize(tmp_path_factory.mktemp("sharding"), "Big", CONSUMERS, shards=SHARDS)
 
 
 def test_consumers_spread_over_nested_stacks(big: Synthesized) -> None:
     shards = big.fanout.shards
-    assert len(shards) >= 3
+    assert len(shards) == SHARDS
     assert all(isinstance(s, ConsumersShard) for s in shards)
-    assert [s.node.id for s in shards] == [f"ConsumersShard{i + 1}" for i in range(len(shards))]
+    assert sorted(s.node.id for s in shards) == sorted(f"ConsumersShard{i + 1}" for i in range(8))
+    # Every consumer is in a shard, the one its id hashes to.
+    for consumer_id, consumer in big.fanout.consumers.items():
+        expected = f"ConsumersShard{jump_hash(consumer_id, SHARDS) + 1}"
+        assert Stack.of(consumer).node.id == expected, consumer_id
     assert len(big.templates) == 1 + len(shards)
     parent = next(iter(big.templates.values()))
     nested = [r for r in parent["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"]
@@ -134,9 +152,20 @@ def test_each_consumer_and_its_function_share_a_stack(big: Synthesized) -> None:
 
 
 def test_templates_pass_cfn_lint(tmp_path: Path, big: Synthesized) -> None:
-    small = synthesize(tmp_path, "Small", 8, resource_budget=50)
-    assert len(small.fanout.shards) >= 2  # a parent and shards, as in the big one
+    small = synthesize(tmp_path / "stable", "Small", 8, shards=3, resource_budget=100)
+    assert len(small.fanout.shards) == 3  # a parent and shards, as in the big one
+    # Filled in order: the parent's consumers take functions defined in the parent stack.
+    filled = synthesize(
+        tmp_path / "filled",
+        "Filled",
+        6,
+        function_handlers=2,
+        allow_consumer_moves=True,
+        resource_budget=80,
+    )
+    assert len(filled.fanout.shards) >= 1
     checked = {f"small/{name}": template for name, template in small.templates.items()}
+    checked |= {f"filled/{name}": template for name, template in filled.templates.items()}
     if os.environ.get("EVENT_FANOUT_LINT_ALL_SHARDS") == "1":
         checked |= {f"big/{name}": template for name, template in big.templates.items()}
     found = {
@@ -159,9 +188,9 @@ def test_small_fanout_gets_no_nested_stack() -> None:
     assert all(Stack.of(c) is stack for c in fanout.consumers.values())
 
 
-def test_consumers_per_stack_fixes_the_shard_size() -> None:
+def test_consumers_per_stack_fixes_the_shard_size_when_consumers_may_move() -> None:
     stack = new_stack("Fixed")
-    fanout = EventFanout(stack, "Fanout", consumers_per_stack=2)
+    fanout = EventFanout(stack, "Fanout", consumers_per_stack=2, allow_consumer_moves=True)
     for i in range(5):
         fanout.add_consumer(
             f"C{i}", handler=handler_factory, event_pattern=events.EventPattern(source=["x"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -106,12 +107,26 @@ def test_every_alarm_notifies_the_encrypted_topic(
     stack, template = reference
     topic_id = stack.get_logical_id(stack.alarm_topic.node.default_child)  # type: ignore[arg-type]
     alarms = _resources(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 3 * 5 + 1
+    assert len(alarms) == 3 * 7 + 1
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
         assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
     topic = template["Resources"][topic_id]["Properties"]
     assert "KmsMasterKeyId" in topic
+
+
+def test_alarm_topic_key_admits_only_this_accounts_alarms(
+    reference: tuple[CampaignBudgetStack, dict[str, Any]],
+) -> None:
+    stack, template = reference
+    key_id = stack.get_logical_id(stack.alarm_topic.master_key.node.default_child)  # type: ignore[union-attr, arg-type]
+    statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [
+        s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    source_arn = json.dumps(cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert ":cloudwatch:eu-west-1:123456789012:alarm:*" in source_arn
 
 
 def test_no_managed_policies_on_consumer_roles(
