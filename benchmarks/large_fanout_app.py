@@ -2,14 +2,15 @@
 
 The CDK CLI runs it (``cdk deploy --app "python benchmarks/large_fanout_app.py"``): one stack,
 ``LargeFanout``, holding an :class:`~event_fanout.EventFanout` with ``LARGE_FANOUT_CONSUMERS``
-consumers (default 120) on the bus ``large-fanout``. Each handler is a factory building an inline
-Python function, so a consumer that does not fit in the parent stack moves into a nested stack
-(``ConsumersShard1``, ``2``, ...) together with its function. Consumer ``i`` receives the events
-of source ``large.fanout`` whose detail type is ``Type<i>``.
+consumers (default 120) on the bus ``large-fanout``, spread over ``shards_for(consumers)`` nested
+stacks (``ConsumersShard1``, ``2``, ...) by a stable hash of their ids. Each handler is a factory
+building an inline Python function, so each function is created in its consumer's shard.
+Consumer ``i`` receives the events of source ``large.fanout`` whose detail type is ``Type<i>``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 from aws_cdk import App, Duration, Environment, Stack
@@ -26,6 +27,16 @@ BUS_NAME = "large-fanout"
 EVENT_SOURCE = "large.fanout"
 CONSUMERS_VARIABLE = "LARGE_FANOUT_CONSUMERS"
 DEFAULT_CONSUMERS = 120
+
+
+#: Consumers per shard on average: a hash spreads them unevenly (the fullest of 8 shards holds
+#: 19 of 120), and about 21 resources each must stay within the 450-resource budget.
+CONSUMERS_PER_SHARD = 15
+
+
+def shards_for(consumers: int) -> int:
+    """How many nested stacks ``consumers`` consumers are spread over."""
+    return max(1, math.ceil(consumers / CONSUMERS_PER_SHARD))
 
 
 def consumer_id(index: int) -> str:
@@ -63,7 +74,11 @@ def build(app: App, consumers: int) -> EventFanout:
     )
     topic = sns.Topic(stack, "Alarms")
     fanout = EventFanout(
-        stack, "Fanout", event_bus_name=BUS_NAME, alarm_actions=[cw_actions.SnsAction(topic)]
+        stack,
+        "Fanout",
+        event_bus_name=BUS_NAME,
+        alarm_actions=[cw_actions.SnsAction(topic)],
+        shards=shards_for(consumers),
     )
     for index in range(consumers):
         fanout.add_consumer(
