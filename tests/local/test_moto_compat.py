@@ -212,6 +212,36 @@ def test_nested_stack_keeps_every_generated_queue(local_aws: LocalAws, tmp_path:
     assert sorted(q["PhysicalResourceId"] for q in queues) == sorted(stacks[1].resources.values())
 
 
+def test_unnamed_fifo_queue_deploys_with_a_fifo_name(local_aws: LocalAws) -> None:
+    """A FIFO consumer's DLQ has no QueueName: CloudFormation names it ``...fifo``, moto did not."""
+    session = session_for(local_aws.environment)
+    cloudformation = session.client("cloudformation")
+    template = {
+        "Resources": {
+            "OrdersDeadLetterQueue1A2B3C4D": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"FifoQueue": True, "ContentBasedDeduplication": True},
+            }
+        }
+    }
+    cloudformation.create_stack(StackName="CompatFifo", TemplateBody=json.dumps(template))
+    try:
+        (queue,) = resources_of_type(cloudformation, "CompatFifo", "AWS::SQS::Queue")
+        name = queue["PhysicalResourceId"].rsplit("/", 1)[-1]
+        attributes = session.client("sqs").get_queue_attributes(
+            QueueUrl=queue["PhysicalResourceId"], AttributeNames=["FifoQueue"]
+        )["Attributes"]
+    finally:
+        cloudformation.delete_stack(StackName="CompatFifo")
+    assert name.endswith(".fifo") and len(name) <= 80
+    assert attributes["FifoQueue"] == "true"
+
+
+def test_generated_fifo_queue_name_keeps_its_suffix_within_the_limit() -> None:
+    name = moto_compat.generated_queue_name("Stack-" + "X" * 90 + "-ABCDEFGHIJKL", fifo=True)
+    assert len(name) == 80 and name.endswith("-ABCDEFGHIJKL.fifo")
+
+
 def test_shortened_generated_name_keeps_its_suffix() -> None:
     stack = "Parent-" + "NestedStackResource" * 5 + "-1A2B3C4D5E6F"
     name = moto_compat.shorten_generated_name(f"{stack}-Queue4A7E-ABCDEFGHIJKL", 80)

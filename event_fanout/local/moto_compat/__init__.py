@@ -79,6 +79,7 @@ from event_fanout.local.moto_compat import (
     request_costs,
 )
 from event_fanout.local.moto_compat.cloudformation_names import (
+    generated_queue_name,
     resource_properties,
     shorten_generated_name,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "apply_all",
     "check_moto_version",
     "fingerprint",
+    "generated_queue_name",
     "move_messages",
     "require_fingerprint",
     "resource_properties",

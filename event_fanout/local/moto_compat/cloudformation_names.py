@@ -171,10 +171,27 @@ def _check_sqs_generated_queue_name() -> None:
 
 
 def _shorten_generated_queue_name(resource_name: str, cloudformation_json: Any) -> str:
-    """Shorten a generated queue name keeping its unique suffix (moto keeps the prefix)."""
-    if "QueueName" not in resource_properties(cloudformation_json):
-        return shorten_generated_name(str(resource_name), SQS_QUEUE_NAME_LIMIT)
-    return resource_name
+    """Shorten a generated queue name keeping its unique suffix (moto keeps the prefix).
+
+    A FIFO queue's generated name ends in ``.fifo``, as CloudFormation makes it: moto generates
+    it without, then refuses to create the queue ("Queue name must end in .fifo").
+    """
+    properties = resource_properties(cloudformation_json)
+    if "QueueName" in properties:
+        return resource_name
+    return generated_queue_name(str(resource_name), fifo=_is_true(properties.get("FifoQueue")))
+
+
+def generated_queue_name(name: str, *, fifo: bool) -> str:
+    """``name`` within SQS's 80 characters, with the ``.fifo`` suffix a FIFO queue needs."""
+    if not fifo:
+        return shorten_generated_name(name, SQS_QUEUE_NAME_LIMIT)
+    suffix = ".fifo"
+    return shorten_generated_name(name, SQS_QUEUE_NAME_LIMIT - len(suffix)) + suffix
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _apply_sqs_generated_queue_name() -> None:
@@ -205,7 +222,8 @@ FIXES: tuple[CompatFix, ...] = (
     ),
     CompatFix(
         "sqs_generated_queue_name",
-        "generated queue names of a long-named (nested) stack collapse into one queue",
+        "generated queue names of a long-named (nested) stack collapse into one queue, and a "
+        "generated FIFO queue name lacks .fifo",
         _check_sqs_generated_queue_name,
         _apply_sqs_generated_queue_name,
     ),
