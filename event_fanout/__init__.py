@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from event_fanout._lazy_exports import lazy_exports
 
-__version__ = "0.1.0"
-
 _EXPORTS: dict[str, str] = {
+    "__version__": "event_fanout._version",
     "EventFanout": "event_fanout.constructs.fanout",
     "FanoutConsumer": "event_fanout.constructs.consumer",
     "IdempotencyTable": "event_fanout.constructs.idempotency_table",
@@ -34,6 +33,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from event_fanout._version import __version__
     from event_fanout.constructs.consumer import FanoutConsumer
     from event_fanout.constructs.consumer_alarms import ConsumerAlarms
     from event_fanout.constructs.fanout import EventFanout

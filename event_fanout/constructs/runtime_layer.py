@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
@@ -60,24 +61,38 @@ def _partition() -> str:
     return Aws.PARTITION
 
 
-@functools.cache
-def _staged_layer_dir() -> str:
-    """Copy the runtime into the ``python/`` layout Lambda expects, once per process.
+def stage_runtime_layer(package_dir: Path, into: Path) -> Path:
+    """Copy the runtime of the package at ``package_dir`` into the layout Lambda expects.
 
-    Built from the installed package's own files (no Docker, no pip): the runtime's third-party
-    dependencies come from the Powertools layer, so nothing else needs bundling.
+    Only what the layer ships (:data:`_LAYER_FILES`): the asset hash, and so every consumer
+    function in a user's template, changes only when that code does, not on a version bump
+    (the version lives in ``_version.py``, which is not shipped).
+
+    Returns ``into``, holding ``python/event_fanout/...``.
     """
-    staging = Path(tempfile.mkdtemp(prefix="event-fanout-runtime-layer-"))
-    target = staging / "python" / "event_fanout"
+    target = into / "python" / "event_fanout"
     target.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in _LAYER_FILES:
-        source = _PACKAGE_DIR / name
+        source = package_dir / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=ignore)
         elif source.exists():
             shutil.copy2(source, target / name)
-    return str(staging)
+    return into
+
+
+@functools.cache
+def _staged_layer_dir() -> str:
+    """The layer's files, staged once per process in a temporary directory removed at exit.
+
+    Built from the installed package's own files (no Docker, no pip): the runtime's third-party
+    dependencies come from the Powertools layer, so nothing else needs bundling. CDK copies the
+    asset into the cloud assembly while the stack is built, so the staging is not needed after.
+    """
+    staging = Path(tempfile.mkdtemp(prefix="event-fanout-runtime-layer-"))
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    return str(stage_runtime_layer(_PACKAGE_DIR, staging))
 
 
 class RuntimeLayer(Construct):

@@ -153,3 +153,61 @@ def test_runtime_layer_asset_ships_the_runtime_without_constructs(
     # (an editable install's finder would otherwise supply a file the layer lacks)
     assert helper_file == str(staged / "python/event_fanout/_lazy_exports.py")
     assert key == "id"
+
+
+def _package_copy(tmp: Path, name: str, version: str) -> Path:
+    import shutil
+
+    import event_fanout
+
+    package = tmp / name / "event_fanout"
+    shutil.copytree(
+        Path(event_fanout.__file__).parent,
+        package,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    (package / "_version.py").write_text(f'__version__ = "{version}"\n')
+    return package
+
+
+def test_runtime_layer_hash_does_not_change_with_the_package_version(tmp_path: Path) -> None:
+    """A version-only release must not change every consumer function in users' snapshots."""
+    from aws_cdk import FileSystem
+
+    from event_fanout.constructs.runtime_layer import stage_runtime_layer
+
+    hashes = []
+    for version in ("1.0.0", "1.0.1"):
+        package = _package_copy(tmp_path, version, version)
+        staged = stage_runtime_layer(package, tmp_path / f"layer-{version}")
+        hashes.append(FileSystem.fingerprint(str(staged)))
+    assert hashes[0] == hashes[1]
+    # ...while a change to the runtime code it ships does change it.
+    package = _package_copy(tmp_path, "edited", "1.0.1")
+    (package / "runtime" / "constants.py").write_text("# changed\n", encoding="utf-8")
+    edited = stage_runtime_layer(package, tmp_path / "layer-edited")
+    assert FileSystem.fingerprint(str(edited)) != hashes[0]
+
+
+def test_a_synth_leaves_no_staging_directory_behind(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from tests.builders import new_stack, new_function\n"
+        "from aws_cdk import aws_events as events\n"
+        "from event_fanout import EventFanout\n"
+        "stack = new_stack()\n"
+        "EventFanout(stack, 'F').add_consumer('A', handler=new_function(stack),"
+        " event_pattern=events.EventPattern(source=['a']))\n"
+        "stack.node.root.synth()\n"
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, env=env, cwd=Path(__file__).parents[2]
+    )
+    leftovers = [p.name for p in temp.iterdir() if p.name.startswith("event-fanout-runtime-layer")]
+    assert leftovers == []

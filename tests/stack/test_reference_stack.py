@@ -13,8 +13,9 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from event_fanout.app_factory import build_app
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
+from event_fanout.testing import normalize_template
 from tests.builders import ENV, new_app
-from tests.template_checks import cfn_lint, normalized
+from tests.template_checks import cfn_lint
 
 NAG_PACKS = {"AwsSolutions", "Serverless", "NIST.800.53.R5", "HIPAA.Security"}
 
@@ -148,7 +149,7 @@ def test_snapshot(
     reference: tuple[CampaignBudgetStack, dict[str, Any]], snapshot_json: SnapshotAssertion
 ) -> None:
     _, template = reference
-    assert normalized(template) == snapshot_json
+    assert normalize_template(template) == snapshot_json
 
 
 def test_nag_acknowledgements_are_scoped_to_resources_with_reasons() -> None:
