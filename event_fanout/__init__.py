@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from event_fanout._version import __version__
+    from event_fanout._version import __version__ as __version__
     from event_fanout.constructs.consumer import FanoutConsumer
     from event_fanout.constructs.consumer_alarms import ConsumerAlarms
     from event_fanout.constructs.fanout import EventFanout
