@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """The reference CDK app: ``npx cdk synth`` / ``npx cdk deploy`` run this."""
 
-from event_fanout.app_factory import build_app
+from event_fanout.app_factory import main
 
-app, _ = build_app()
-app.synth()
+main()

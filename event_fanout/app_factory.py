@@ -21,6 +21,21 @@ from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
 
 STACK_ID = "CampaignBudgets"
 
+#: The reference app's feature flags. The app sets them itself, so it synthesizes the same
+#: template when run from an installed package (no cdk.json); the repository's cdk.json lists
+#: the same flags for `npx cdk` runs there (tests/stack checks the two agree).
+REFERENCE_CONTEXT: dict[str, object] = {
+    "@aws-cdk/aws-lambda:recognizeLayerVersion": True,
+    "@aws-cdk/core:checkSecretUsage": True,
+    "@aws-cdk/core:target-partitions": ["aws", "aws-cn"],
+    "@aws-cdk/aws-iam:minimizePolicies": True,
+    "@aws-cdk/core:validateSnapshotRemovalPolicy": True,
+    "@aws-cdk/aws-sqs:queueEncryptedByDefault": True,
+    "@aws-cdk/aws-sns:enforceSslByDefault": True,
+    "@aws-cdk/aws-lambda:useCdkManagedLogGroup": True,
+    "@aws-cdk/core:enableAdditionalMetadataCollection": False,
+}
+
 
 def add_nag_packs(app: App) -> None:
     """The four packs security reviewers run: AWS Solutions, Serverless, NIST 800-53 R5, HIPAA."""
@@ -38,7 +53,7 @@ def build_app(app: App | None = None, **stack_kwargs: Any) -> tuple[App, Campaig
     The account and region come from the environment the CDK CLI sets (the credentials in use),
     so one code path deploys to the local emulator and to real AWS.
     """
-    app = app or App()
+    app = app or App(context=REFERENCE_CONTEXT)
     stack_kwargs.setdefault(
         "env",
         Environment(
@@ -49,3 +64,13 @@ def build_app(app: App | None = None, **stack_kwargs: Any) -> tuple[App, Campaig
     stack = CampaignBudgetStack(app, STACK_ID, **stack_kwargs)
     add_nag_packs(app)
     return app, stack
+
+
+def main() -> None:
+    """Synthesize the reference app: ``cdk deploy --app "python -m event_fanout.app_factory"``."""
+    app, _ = build_app()
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -12,18 +12,27 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from event_fanout.local.deploy import REPO_ROOT, DeployError
+from event_fanout.local.deploy import WORK_DIR_NAME, DeployError
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment
 
 console = Console(width=max(110, Console().width))
-STATE_DIR = REPO_ROOT / ".local-aws"
-STATE_FILE = STATE_DIR / "server.json"
+
+
+def state_dir() -> Path:
+    """The tooling's working directory in the current project: ``./.event-fanout``."""
+    return Path.cwd() / WORK_DIR_NAME
+
+
+def state_file() -> Path:
+    """Where ``local up`` records the background emulator (port, pid)."""
+    return state_dir() / "server.json"
 
 
 def _echo(line: str) -> None:
@@ -163,9 +172,9 @@ def local() -> None:
 
 
 def _state() -> dict[str, Any]:
-    if not STATE_FILE.exists():
+    if not state_file().exists():
         _fail("no local emulator is running: start one with `event-fanout local up`")
-    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+    state: dict[str, Any] = json.loads(state_file().read_text())
     return state
 
 
@@ -176,20 +185,20 @@ def _env() -> dict[str, str]:
 @local.command()
 @click.option("--port", default=4566, show_default=True, help="Port on 127.0.0.1.")
 def up(port: int) -> None:
-    """Start the emulator in the background (state in .local-aws/)."""
-    if STATE_FILE.exists():
-        _fail(f"an emulator is already recorded in {STATE_FILE}: `event-fanout local down` first")
-    STATE_DIR.mkdir(exist_ok=True)
-    aws = LocalAws(port=port, log_path=STATE_DIR / "moto.log")
+    """Start the emulator in the background (state in .event-fanout/)."""
+    if state_file().exists():
+        _fail(f"an emulator is already recorded in {state_file()}: `event-fanout local down` first")
+    state_dir().mkdir(exist_ok=True)
+    aws = LocalAws(port=port, log_path=state_dir() / "moto.log")
     try:
         aws.start()
     except LocalAwsError as error:
         _fail(str(error))
     assert aws.process is not None
-    STATE_FILE.write_text(json.dumps({"port": aws.port, "pid": aws.process.pid}))
+    state_file().write_text(json.dumps({"port": aws.port, "pid": aws.process.pid}))
     aws.process = None  # keep it running after this command exits
     console.print(
-        f"[green]✓[/] local AWS on http://localhost:{aws.port} (log: {STATE_DIR}/moto.log)"
+        f"[green]✓[/] local AWS on http://localhost:{aws.port} (log: {state_dir()}/moto.log)"
     )
     console.print("  use it: " + " ".join(f"{k}={v}" for k, v in _env().items() if "AWS_" in k))
 
@@ -219,12 +228,12 @@ def run(events: int, retry_delay: int) -> None:
     session = session_for(_env())
     os.environ.update(_env())
     try:
-        mappings = discover_mappings(session, REFERENCE_STACK, STATE_DIR / "functions")
+        mappings = discover_mappings(session, REFERENCE_STACK, state_dir() / "functions")
     except Exception as error:
         _fail(f"cannot read the deployed stack ({error}); run `event-fanout local deploy`")
         return
     result = publish_demo_stream(session, mappings, events=events)
-    runner = drain(session, mappings, retry_delay=retry_delay, log_dir=STATE_DIR / "logs")
+    runner = drain(session, mappings, retry_delay=retry_delay, log_dir=state_dir() / "logs")
     _print_table(consumer_figures(session, mappings, runner.stats, result.duplicate_copies))
 
 
@@ -234,7 +243,7 @@ def down() -> None:
     state = _state()
     with contextlib.suppress(ProcessLookupError):
         os.kill(int(state["pid"]), signal.SIGTERM)
-    STATE_FILE.unlink()
+    state_file().unlink()
     console.print("[green]✓[/] local AWS stopped")
 
 

@@ -45,6 +45,8 @@ def _show(value: object) -> str:
 
     Durations as human text, constructs by their path (their repr is a memory address).
     """
+    if isinstance(value, float) and _is_token(value):
+        return "a token (a value known only at deploy time)"
     to_human = getattr(value, "to_human_string", None)
     if callable(to_human):
         try:
@@ -57,3 +59,10 @@ def _show(value: object) -> str:
     if node is not None and hasattr(node, "path"):
         return f"{type(value).__name__} at {node.path!r}"
     return repr(value)
+
+
+def _is_token(value: float) -> bool:
+    """Whether ``value`` is a CDK number token (an encoded deploy-time value, not a number)."""
+    from aws_cdk import Token
+
+    return bool(Token.is_unresolved(value))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from event_fanout.local.server import LocalAws
 
 #: The reference app's stack and bus (``app.py`` / ``CampaignBudgetStack``).
 REFERENCE_STACK = "CampaignBudgets"
+#: The reference app as the CDK CLI runs it from an installed package (no cdk.json needed).
+REFERENCE_APP = f"{sys.executable} -m event_fanout.app_factory"
 REFERENCE_BUS = REFERENCE_BUS_DEFAULT
 
 Printer = Callable[[str], None]
@@ -52,7 +55,7 @@ def deploy_reference_stack(
     aws_env: Mapping[str, str], *, app: CdkApp | None = None, echo: Printer | None = None
 ) -> CdkApp:
     """Bootstrap the emulator and deploy the reference stack with the real CLI."""
-    app = app or CdkApp(stack_name=REFERENCE_STACK)
+    app = app or CdkApp(stack_name=REFERENCE_STACK, app=REFERENCE_APP)
     bootstrap(aws_env, app, echo=echo)
     deploy(aws_env, app, echo=echo)
     return app

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,12 @@ import boto3
 
 from event_fanout.local.server import ACCOUNT_ID
 
-#: Repository root: where cdk.json, app.py and node_modules live.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The CDK CLI release this package is tested with, fetched by ``npx`` when the project has no
+#: ``node_modules/.bin/cdk`` of its own (tests/local checks it against package.json's pin).
+CDK_CLI_VERSION = "2.1148.1"
+#: Where the tooling keeps its working files, under the project it runs in (the current
+#: directory): the emulator's state and log, cloud assemblies, extracted function code, logs.
+WORK_DIR_NAME = ".event-fanout"
 #: Template types with no deployable resource (CDK's metadata): not expected in the stack.
 NOT_DEPLOYED_TYPES = frozenset({"AWS::CDK::Metadata"})
 #: A nested stack, as a resource of its parent.
@@ -51,15 +55,20 @@ class CdkApp:
 
     stack_name: str
     app: str | None = None
-    workdir: Path = REPO_ROOT
-    output_dir: Path = REPO_ROOT / ".local-aws" / "cdk.out"
+    workdir: Path = field(default_factory=Path.cwd)
+    output_dir: Path | None = None
+
+    @property
+    def out_dir(self) -> Path:
+        """Where ``cdk deploy`` writes the cloud assembly (default: ``.event-fanout/cdk.out``)."""
+        return self.output_dir or self.workdir / WORK_DIR_NAME / "cdk.out"
 
     @property
     def assembly_dir(self) -> Path:
         """Where the cloud assembly is: ``app`` itself when it names one (already synthesized)."""
         if self.app is not None and Path(self.app).is_dir():
             return Path(self.app)
-        return self.output_dir
+        return self.out_dir
 
     @property
     def template_path(self) -> Path:
@@ -67,17 +76,24 @@ class CdkApp:
         return self.assembly_dir / f"{self.stack_name}.template.json"
 
 
-def cdk_executable(workdir: Path = REPO_ROOT) -> list[str]:
-    """The pinned CLI from ``node_modules`` (``npm install``); raise if it is not installed."""
-    local = workdir / "node_modules" / ".bin" / "cdk"
-    if local.exists():
-        return [str(local)]
-    if shutil.which("npx") is None:
-        raise DeployError("Node.js is not installed (no `npx` on PATH): install Node 20+")
-    raise DeployError(
-        f"the CDK CLI is not installed in {workdir}/node_modules: run `npm install` there "
-        "(package.json pins aws-cdk)"
-    )
+def cdk_executable(workdir: Path | None = None) -> list[str]:
+    """The project's own CDK CLI (``node_modules/.bin/cdk``), else ``npx`` at the tested version.
+
+    ``workdir`` (default: the current directory) and its parents are searched, as npm does.
+    Raises :class:`DeployError` when there is neither (no Node.js).
+    """
+    start = (workdir or Path.cwd()).resolve()
+    for directory in (start, *start.parents):
+        local = directory / "node_modules" / ".bin" / "cdk"
+        if local.exists():
+            return [str(local)]
+    npx = shutil.which("npx")
+    if npx is None:
+        raise DeployError(
+            f"no CDK CLI in {start}/node_modules and no Node.js (`npx` on PATH): install "
+            f"Node 20+, then `npm install --save-dev aws-cdk@{CDK_CLI_VERSION}` in the project"
+        )
+    return [npx, "--yes", f"aws-cdk@{CDK_CLI_VERSION}"]
 
 
 def cli_environment(aws_env: Mapping[str, str]) -> dict[str, str]:
@@ -94,7 +110,7 @@ def run_cdk(
     args: Sequence[str],
     aws_env: Mapping[str, str],
     *,
-    workdir: Path = REPO_ROOT,
+    workdir: Path | None = None,
     cwd: Path | None = None,
     echo: Printer | None = None,
 ) -> list[str]:
@@ -105,7 +121,7 @@ def run_cdk(
     command = [*cdk_executable(workdir), *args]
     process = subprocess.Popen(
         command,
-        cwd=cwd or workdir,
+        cwd=cwd or workdir or Path.cwd(),
         env=cli_environment(aws_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -178,7 +194,7 @@ def deploy(
         "--progress",
         "events",
         "--output",
-        str(app.output_dir),
+        str(app.out_dir),
     ]
     if app.app:
         args += ["--app", app.app]

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from event_fanout.cli import main
-from event_fanout.local.deploy import CdkApp, DeployError, bootstrap, cdk_executable, deploy
+from event_fanout.local.deploy import CdkApp, DeployError, bootstrap, deploy
 from event_fanout.local.server import LocalAws
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +22,6 @@ def test_demo_on_a_busy_port_says_so_and_how_to_fix_it(local_aws: LocalAws) -> N
     assert f"port {local_aws.port} on 127.0.0.1 is busy" in result.output
     assert "pick another port" in result.output
     assert "Traceback" not in result.output
-
-
-def test_a_missing_cdk_cli_names_the_install_command(tmp_path: Path) -> None:
-    with pytest.raises(DeployError, match=r"CDK CLI is not installed .*run `npm install`"):
-        cdk_executable(tmp_path)
 
 
 def test_a_failed_deploy_shows_the_cloudformation_error(

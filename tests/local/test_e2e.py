@@ -187,7 +187,14 @@ def test_redrive_after_the_fix_processes_the_poison_event(deployed: Deployed, ru
         fixed = next(m for m in mappings if consumer_name(m) == "ReportingSync")
         runner = drain(session, [fixed], **FAST)
     assert runner.stats[fixed.uuid].metrics == pytest.approx(
-        {"Processed": 1, "Duplicate": 0, "Failed": 0, "Malformed": 0, "PayloadMismatch": 0}
+        {
+            "Processed": 1,
+            "Duplicate": 0,
+            "Failed": 0,
+            "Malformed": 0,
+            "PayloadMismatch": 0,
+            "DeadLettered": 0,
+        }
     )
     budgets = _table(session, reporting, "BUDGETS_TABLE_NAME")
     poison_id = result.published.ids["poison"][0]
