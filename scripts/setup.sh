@@ -38,6 +38,12 @@ echo "setup: installing checkov into .venv-checkov (requirements-checkov.txt)"
 .venv-checkov/bin/checkov --version >/dev/null \
   || { echo "error: checkov did not install" >&2; exit 1; }
 
+# The wheels of the lowest aws-cdk-lib the package declares, so tests/package can install the
+# built wheel next to it in a fresh virtualenv without the network.
+echo "setup: downloading the minimum aws-cdk-lib into .wheelhouse (scripts/minimum_requirements.py)"
+.venv/bin/python -m pip download --quiet --dest .wheelhouse \
+  $(.venv/bin/python scripts/minimum_requirements.py) 2>&1 | grep -v "^WARNING: Location" || true
+
 echo "setup: installing the pinned CDK CLI (npm ci)"
 npm ci --no-audit --no-fund --loglevel=error
 npx --no-install cdk --version

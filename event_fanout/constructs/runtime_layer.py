@@ -9,21 +9,25 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Annotations, Aws, CfnMapping, Stack, Token
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 import event_fanout
 from event_fanout.constructs.lookups import architecture_name, runtime_facts, stack_facts
+from event_fanout.constructs.powertools_layer import INDEPENDENTLY_NUMBERED, publisher_account
+from event_fanout.constructs.validation import Validator
 
 #: The runtime layer of each stack, so the lookup costs no jsii call after the first consumer.
 _LAYERS: weakref.WeakKeyDictionary[Stack, RuntimeLayer] = weakref.WeakKeyDictionary()
 
 #: Powertools for AWS Lambda (Python) v3 layer version attached by default. Pinned so a deploy is
-#: reproducible; pass ``powertools_layer_version=`` to move. The layer is published by AWS in
-#: account 017000801446 of every commercial region.
+#: reproducible; pass ``powertools_layer_version=`` to move. Its Powertools release is
+#: ``POWERTOOLS_RELEASES[POWERTOOLS_LAYER_VERSION]``, the lower bound of the ``runtime`` extra.
 POWERTOOLS_LAYER_VERSION = 38
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+#: CloudFormation mapping (region -> publisher account) for stacks whose region is a token.
+_ACCOUNTS_MAPPING_ID = "PowertoolsLayerAccounts"
 
 _PACKAGE_DIR = Path(event_fanout.__file__).parent
 #: What the layer ships: the lazy package root (no aws_cdk import), its helper and the runtime.
@@ -40,19 +44,58 @@ def powertools_layer_arn(
 ) -> str:
     """ARN of the AWS-published Powertools v3 layer matching the function's runtime and CPU.
 
-    The ARN format is ``arn:aws:lambda:{region}:017000801446:layer:
-    AWSLambdaPowertoolsPythonV3-{python312}-{x86_64|arm64}:{version}``; the region is the stack's
-    (a token for environment-agnostic stacks), so one synthesized template works in any region.
+    The ARN format is ``arn:{partition}:lambda:{region}:{publisher}:layer:
+    AWSLambdaPowertoolsPythonV3-{python312}-{x86_64|arm64}:{version}``, with the publisher
+    account of the stack's region (:mod:`event_fanout.constructs.powertools_layer`). For an
+    environment-agnostic stack (a token region) the account is looked up at deploy time in a
+    mapping of the stack, so one template works in any region that has the layer.
     ``runtime`` and ``region`` save jsii calls when the caller already knows them.
+
+    Raises
+    ------
+    EventFanoutConfigError
+        The region has no Powertools layer (e.g. ``cn-northwest-1``, the ISO partitions).
+
     """
     # "python3.12" -> "python312"
     python = runtime_facts(runtime or function.runtime).name.replace(".", "")
     arch = architecture_name(function.architecture)  # "x86_64" | "arm64"
     region = region or Stack.of(scope).region
+    account = _publisher_account(scope, region, version)
     return (
-        f"arn:{_partition()}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"arn:{_partition()}:lambda:{region}:{account}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
     )
+
+
+def _publisher_account(scope: Construct, region: str, version: int) -> str:
+    if Token.is_unresolved(region):
+        return RuntimeLayer.of(scope).accounts_mapping().find_in_map(Aws.REGION, "account")
+    partition = RegionInfo.get(region).partition or "aws"
+    account = publisher_account(region, partition)
+    if account is None:
+        v = Validator(scope)
+        v.require(
+            False,
+            "attach_runtime_layers",
+            True,
+            f"needs the AWS-published Powertools layer, which AWS does not publish in {region} "
+            f"(partition {partition})",
+            "pass attach_runtime_layers=False and attach a Powertools layer you publish "
+            "yourself, with this package's event_fanout.runtime (or deploy to a region that has "
+            "the layer)",
+        )
+        v.raise_if_any()
+    if region in INDEPENDENTLY_NUMBERED and version == POWERTOOLS_LAYER_VERSION:
+        Annotations.of(scope).add_warning_v2(
+            "event-fanout:powertools-layer-version-in-govcloud",
+            f"{region} numbers its Powertools layer versions independently of the commercial "
+            f"partition: version {version} there may hold another release (or not exist). "
+            "Check `aws lambda list-layer-versions --layer-name "
+            "AWSLambdaPowertoolsPythonV3-python312-x86_64` and pass powertools_layer_version=.",
+        )
+    assert account is not None
+    return account
 
 
 @functools.cache
@@ -119,6 +162,7 @@ class RuntimeLayer(Construct):
             description="event_fanout.runtime: idempotent, partial-batch SQS handling",
         )
         self._imported: dict[str, lambda_.ILayerVersion] = {}
+        self._accounts_mapping: CfnMapping | None = None
 
     def powertools(self, layer_arn: str) -> lambda_.ILayerVersion:
         """The Powertools layer ``layer_arn`` imported once per stack, not once per consumer.
@@ -133,6 +177,27 @@ class RuntimeLayer(Construct):
             layer = lambda_.LayerVersion.from_layer_version_arn(self, layer_id, layer_arn)
             self._imported[layer_arn] = layer
         return layer
+
+    def accounts_mapping(self) -> CfnMapping:
+        """Region -> Powertools publisher account, for a stack whose region is a token.
+
+        Written into the template only when a layer ARN reads it (a lazy mapping).
+        """
+        mapping = self._accounts_mapping
+        if mapping is None:
+            regions = {
+                info.name: account
+                for info in RegionInfo.regions
+                if (account := publisher_account(info.name, info.partition or "aws"))
+            }
+            mapping = CfnMapping(
+                Stack.of(self),
+                _ACCOUNTS_MAPPING_ID,
+                mapping={region: {"account": account} for region, account in regions.items()},
+                lazy=True,
+            )
+            self._accounts_mapping = mapping
+        return mapping
 
     @classmethod
     def of(cls, scope: Construct) -> RuntimeLayer:

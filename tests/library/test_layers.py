@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk import Stack
@@ -211,3 +212,94 @@ def test_a_synth_leaves_no_staging_directory_behind(tmp_path: Path) -> None:
     )
     leftovers = [p.name for p in temp.iterdir() if p.name.startswith("event-fanout-runtime-layer")]
     assert leftovers == []
+
+
+def test_the_runtime_extra_starts_at_the_release_in_the_attached_layer() -> None:
+    """Handlers unit-tested with the extra's Powertools run on the layer's in Lambda."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    from event_fanout.constructs.powertools_layer import POWERTOOLS_RELEASES
+    from tests.builders import REPO_ROOT
+
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    (powertools,) = [
+        Requirement(r) for r in extras["runtime"] if r.startswith("aws-lambda-powertools")
+    ]
+    release = POWERTOOLS_RELEASES[POWERTOOLS_LAYER_VERSION]
+    assert powertools.specifier.contains(release)
+    lower = [s for s in powertools.specifier if s.operator == ">="]
+    assert [Version(s.version) for s in lower] == [Version(release)]
+    assert not powertools.specifier.contains("4.0.0")  # v3 layer: a v4 runtime is another API
+
+
+def _layer_arn_in(region: str | None) -> tuple[Stack, Any]:
+    from aws_cdk import App, DefaultStackSynthesizer, Environment
+
+    from tests.builders import cdk_context
+
+    app = App(context=cdk_context())
+    env = Environment(account="123456789012", region=region) if region else None
+    stack = Stack(
+        app,
+        "Partition",
+        env=env,
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+    fanout = EventFanout(stack, "Fanout")
+    consumer = fanout.add_consumer("A", handler=new_function(stack, "Fn"), event_pattern=PATTERN)
+    layers = stack.resolve(consumer.function.node.default_child.layers)  # type: ignore[union-attr]
+    (powertools,) = [layer for layer in layers if "Fn::Join" in layer]
+    return stack, powertools
+
+
+@pytest.mark.parametrize(
+    ("region", "account"),
+    [
+        ("eu-west-1", "017000801446"),
+        ("cn-north-1", "498634801083"),
+        ("us-gov-east-1", "165087284144"),
+        ("us-gov-west-1", "165093116878"),
+    ],
+)
+def test_the_powertools_layer_comes_from_the_publisher_of_the_stacks_partition(
+    region: str, account: str
+) -> None:
+    _, arn = _layer_arn_in(region)
+    assert f":lambda:{region}:{account}:layer:AWSLambdaPowertoolsPythonV3-" in arn["Fn::Join"][1][2]
+
+
+def test_govcloud_layer_versions_are_a_warning_to_check() -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    stack, _ = _layer_arn_in("us-gov-west-1")
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("numbers its Powertools layer versions independently")
+    )
+    assert len(warnings) == 1
+
+
+def test_fails_in_a_region_without_the_powertools_layer() -> None:
+    from event_fanout import EventFanoutConfigError
+
+    with pytest.raises(EventFanoutConfigError) as caught:
+        _layer_arn_in("cn-northwest-1")
+    message = str(caught.value)
+    assert "Partition/Fanout/Consumers/A: attach_runtime_layers" in message
+    assert "pass attach_runtime_layers=False" in message
+
+
+def test_an_environment_agnostic_stack_looks_the_publisher_up_at_deploy_time() -> None:
+    stack, arn = _layer_arn_in(None)
+    parts = arn["Fn::Join"][1]
+    assert {
+        "Fn::FindInMap": ["PowertoolsLayerAccounts", {"Ref": "AWS::Region"}, "account"]
+    } in parts
+    mapping = Template.from_stack(stack).to_json()["Mappings"]["PowertoolsLayerAccounts"]
+    assert mapping["eu-west-1"] == {"account": "017000801446"}
+    assert mapping["cn-north-1"] == {"account": "498634801083"}
+    assert "cn-northwest-1" not in mapping
