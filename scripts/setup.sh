@@ -44,6 +44,13 @@ echo "setup: downloading the minimum aws-cdk-lib into .wheelhouse (scripts/minim
 .venv/bin/python -m pip download --quiet --dest .wheelhouse \
   $(.venv/bin/python scripts/minimum_requirements.py) 2>&1 | grep -v "^WARNING: Location" || true
 
+# cdk-nag 2 beside this virtualenv's cdk-nag 3 (tests/security/test_cdk_nag_2.py puts it first on
+# PYTHONPATH): the library's acknowledgements must silence both major versions.
+echo "setup: installing cdk-nag 2 into .cdk-nag-2"
+rm -rf .cdk-nag-2
+.venv/bin/python -m pip install --quiet --no-deps --target .cdk-nag-2 "cdk-nag>=2.38,<3" 2>&1 \
+  | grep -v "^WARNING: Location" || true
+
 echo "setup: installing the pinned CDK CLI (npm ci)"
 npm ci --no-audit --no-fund --loglevel=error
 npx --no-install cdk --version

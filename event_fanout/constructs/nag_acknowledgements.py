@@ -6,7 +6,7 @@ keeps that list equal to this module.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 #: rule id -> reason, for a queue that is itself a dead-letter queue.
@@ -44,7 +44,34 @@ ALL = {
 
 
 def acknowledge(construct: IConstruct, rules: dict[str, str]) -> None:
-    """Acknowledge ``rules`` on ``construct`` (and so on the resources it contains)."""
+    """Acknowledge ``rules`` on ``construct`` for cdk-nag 3 and cdk-nag 2 alike.
+
+    cdk-nag 3 is a policy-validation plugin that reads ``Validations`` acknowledgements (rule ids
+    ``<pack>::<rule>``). cdk-nag 2, still widely run as Aspects, reads the ``cdk_nag`` metadata
+    of each CloudFormation resource (``rules_to_suppress``, rule ids without the pack), as
+    ``NagSuppressions.add_resource_suppressions`` writes it: the same reasons are written there,
+    so neither version needs importing here.
+    """
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in rules.items())
     )
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if isinstance(resource, CfnResource):
+        add_cdk_nag_2_suppressions(resource, rules)
+
+
+def add_cdk_nag_2_suppressions(resource: CfnResource, rules: dict[str, str]) -> None:
+    """Merge ``rules`` into the resource's ``cdk_nag`` metadata (cdk-nag 2's suppressions)."""
+    metadata = resource.get_metadata(CDK_NAG_2_METADATA) or {}
+    suppressions = list(metadata.get("rules_to_suppress", []))
+    known = {entry["id"] for entry in suppressions}
+    for rule_id, reason in rules.items():
+        short_id = rule_id.split("::", 1)[-1]  # "AwsSolutions::AwsSolutions-SQS3" -> "...-SQS3"
+        if short_id not in known:
+            suppressions.append({"id": short_id, "reason": reason})
+            known.add(short_id)
+    resource.add_metadata(CDK_NAG_2_METADATA, {**metadata, "rules_to_suppress": suppressions})
+
+
+#: The resource metadata key cdk-nag 2 reads suppressions from.
+CDK_NAG_2_METADATA = "cdk_nag"
