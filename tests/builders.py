@@ -6,6 +6,7 @@ needs its hooks) does not start aws-cdk-lib's jsii kernel.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -23,6 +24,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV = Environment(account="123456789012", region="eu-west-1")
 
 
+#: App keyword turning CDK's built-in template validation off, where the aws-cdk-lib in use has
+#: it (newer than the minimum the package supports, which CI also tests).
+WITHOUT_VALIDATION: dict[str, Any] = (
+    {"builtin_cloud_formation_validation": False}
+    if "builtin_cloud_formation_validation" in inspect.signature(App.__init__).parameters
+    else {}
+)
+
+
 def cdk_context() -> dict[str, Any]:
     """The feature flags of cdk.json, so tests synthesize what `cdk synth` does."""
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -38,11 +48,7 @@ def new_app(context: dict[str, Any] | None = None, **kwargs: Any) -> App:
     cfn-lint runs on the reference, maximal, composed and sharded templates here.
     ``context``: feature flags set on top of cdk.json's, as a user's own app may have them.
     """
-    return App(
-        context={**cdk_context(), **(context or {})},
-        builtin_cloud_formation_validation=False,
-        **kwargs,
-    )
+    return App(context={**cdk_context(), **(context or {})}, **WITHOUT_VALIDATION, **kwargs)
 
 
 def new_stack(name: str = "Test", context: dict[str, Any] | None = None) -> Stack:

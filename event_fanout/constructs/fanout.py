@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -35,9 +36,12 @@ from event_fanout.constructs.encryption import (
     warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.lookups import events_principal
+from event_fanout.constructs.options import ConsumerOptions
 from event_fanout.constructs.queue_target import allow_rules_to_send
 from event_fanout.constructs.validation import Validator
 
+#: The keyword arguments ``add_consumer`` accepts.
+CONSUMER_OPTIONS = frozenset(ConsumerOptions.__annotations__)
 #: EventBridge's default quota of rules per bus.
 MAX_RULES_PER_BUS = 300
 
@@ -224,8 +228,8 @@ class EventFanout(Construct):
         )
         self.consumers: dict[str, FanoutConsumer] = {}
 
-    def add_consumer(self, consumer_id: str, **props: Any) -> FanoutConsumer:
-        """Add a consumer; keyword arguments are :class:`FanoutConsumer`'s.
+    def add_consumer(self, consumer_id: str, **options: Unpack[ConsumerOptions]) -> FanoutConsumer:
+        """Add a consumer; keyword arguments are :class:`FanoutConsumer`'s (``ConsumerOptions``).
 
         The fan-out supplies the bus, its undeliverable-events queue, its alarm actions and its
         removal policy unless the consumer overrides them.
@@ -235,7 +239,17 @@ class EventFanout(Construct):
         nested stack takes its function (and the function's role and log group) with it: the
         way to grow a fan-out past one stack.
         """
+        props: dict[str, Any] = dict(options)
         v = Validator(self)
+        for unknown in sorted(set(props) - CONSUMER_OPTIONS - {"event_bus"}):
+            close = difflib.get_close_matches(unknown, CONSUMER_OPTIONS, n=1)
+            v.require(
+                False,
+                unknown,
+                props[unknown],
+                "is not an argument of add_consumer",
+                f"did you mean {close[0]}=?" if close else "see FanoutConsumer's arguments",
+            )
         v.require(
             consumer_id not in self.consumers,
             "consumer_id",

@@ -1,11 +1,17 @@
-"""Option groups passed to the constructs as frozen keyword-only dataclasses."""
+"""Option groups passed to the constructs, and the typed keyword arguments of ``add_consumer``."""
 
-from __future__ import annotations
-
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Required, TypedDict
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
 
 from event_fanout.runtime.constants import DEFAULT_IDEMPOTENCY_KEY_PATH
 
@@ -46,3 +52,43 @@ class Idempotency:
     payload_validation_path: str | None = None
     existing_table: dynamodb.ITable | None = None
     key_prefix: str | None = None
+
+
+#: A consumer's function, or a factory that builds it in the scope the consumer is placed in.
+HandlerOrFactory = lambda_.IFunction | Callable[[Construct], lambda_.IFunction]
+
+
+class ConsumerOptions(TypedDict, total=False):
+    """The keyword arguments of ``EventFanout.add_consumer``: :class:`FanoutConsumer`'s, typed.
+
+    ``add_consumer(id, **options: Unpack[ConsumerOptions])`` lets mypy and pyright reject a
+    misspelled argument (``batch_sise=10``) or a wrong type, which ``**props: Any`` let through.
+    The defaults are those of :class:`FanoutConsumer`'s signature (their one source);
+    ``tests/library/test_consumer_options.py`` keeps the two lists equal. ``event_bus`` is not
+    here: the fan-out sets it. ``handler`` may also be a factory ``(scope) -> Function``.
+    """
+
+    handler: Required[HandlerOrFactory]
+    event_pattern: Required[events.EventPattern]
+    batch_size: int
+    max_batching_window: Duration | None
+    max_concurrency: int | None
+    max_receive_count: int
+    visibility_timeout: Duration | None
+    retention_period: Duration
+    dead_letter_retention_period: Duration
+    fifo: bool
+    message_group_id: str | None
+    idempotency: Idempotency | None
+    max_message_age: Duration
+    alarm_actions: Sequence[cloudwatch.IAlarmAction]
+    target_dead_letter_queue: sqs.IQueue | None
+    retry_attempts: int
+    max_event_age: Duration
+    attach_runtime_layers: bool
+    powertools_layer_version: int
+    removal_policy: RemovalPolicy | None
+    encryption: sqs.QueueEncryption | None
+    encryption_key: kms.IKey | None
+    rule_name: str | None
+    fanout_name: str | None
