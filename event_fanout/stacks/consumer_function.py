@@ -127,12 +127,26 @@ def consumer_function(
     )
     acknowledge(function, FUNCTION_ACKNOWLEDGEMENTS)
     acknowledge(role, ROLE_ACKNOWLEDGEMENTS)
-    Validations.of(role).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=XRAY_ACKNOWLEDGEMENT
-        )
-    )
+    acknowledge_finding(role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", XRAY_ACKNOWLEDGEMENT)
     return function
+
+
+def acknowledge_finding(construct: Construct, finding_id: str, reason: str) -> None:
+    """Acknowledge one finding of a rule, such as ``AwsSolutions-IAM5[Resource::*]``.
+
+    WARNING: aws-cdk-lib releases before the fix of cdklabs/cdk-nag#2359 reject a finding id
+    with a second ``::`` ("The '::' delimiter is reserved"), the package's minimum among them.
+    There the acknowledgement is written as the metadata ``Validations.acknowledge`` itself
+    writes (``Validations.ACKNOWLEDGED_RULES_METADATA_KEY``), the workaround given in that issue.
+    """
+    try:
+        Validations.of(construct).acknowledge(Acknowledgment(id=finding_id, reason=reason))
+    except RuntimeError as error:
+        if "InvalidValidationId" not in str(error):
+            raise
+        construct.node.add_metadata(
+            Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {finding_id: reason}, stack_trace=False
+        )
 
 
 def acknowledge(
