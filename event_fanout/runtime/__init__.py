@@ -25,7 +25,7 @@ _EXPORTS: dict[str, str] = {
     "ConsumerSettings": "event_fanout.runtime.settings",
     "EventBridgeEvent": "event_fanout.runtime.events",
     "EventFanoutRuntimeError": "event_fanout.runtime.exceptions",
-    "FanoutConsumer": "event_fanout.runtime.consumer",
+    "FanoutHandler": "event_fanout.runtime.consumer",
     "MalformedEventError": "event_fanout.runtime.exceptions",
     "RuntimeConfigError": "event_fanout.runtime.exceptions",
     "fanout_consumer": "event_fanout.runtime.consumer",
@@ -37,7 +37,7 @@ __all__ = [
     "ConsumerSettings",
     "EventBridgeEvent",
     "EventFanoutRuntimeError",
-    "FanoutConsumer",
+    "FanoutHandler",
     "MalformedEventError",
     "RuntimeConfigError",
     "fanout_consumer",
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from event_fanout.runtime.consumer import FanoutConsumer, fanout_consumer
+    from event_fanout.runtime.consumer import FanoutHandler, fanout_consumer
     from event_fanout.runtime.events import EventBridgeEvent, parse_sqs_body
     from event_fanout.runtime.exceptions import (
         EventFanoutRuntimeError,

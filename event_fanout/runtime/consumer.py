@@ -42,7 +42,7 @@ from event_fanout.runtime.idempotency import (
 from event_fanout.runtime.observability import BatchTally, emit_batch_metrics, logger
 from event_fanout.runtime.settings import ConsumerSettings
 
-__all__ = ["FanoutConsumer", "fanout_consumer"]
+__all__ = ["FanoutHandler", "fanout_consumer"]
 
 EventT = TypeVar("EventT", bound=EventBridgeEvent[Any])
 
@@ -144,7 +144,7 @@ def _model_from_signature(handle: Callable[..., Any]) -> type[EventBridgeEvent[A
     return _DEFAULT_MODEL
 
 
-class FanoutConsumer(Generic[EventT]):
+class FanoutHandler(Generic[EventT]):
     """The Lambda handler a consumer module exports; call it as Lambda does: ``(event, context)``.
 
     Build it with :func:`fanout_consumer`. Configuration is read from the environment on each
@@ -379,7 +379,7 @@ class FanoutConsumer(Generic[EventT]):
 
 
 @overload
-def fanout_consumer(handle: HandleFunction[EventT], /) -> FanoutConsumer[EventT]: ...
+def fanout_consumer(handle: HandleFunction[EventT], /) -> FanoutHandler[EventT]: ...
 
 
 @overload
@@ -388,7 +388,7 @@ def fanout_consumer(
     name: str | None = None,
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
-) -> Callable[[HandleFunction[EventT]], FanoutConsumer[EventT]]: ...
+) -> Callable[[HandleFunction[EventT]], FanoutHandler[EventT]]: ...
 
 
 def fanout_consumer(
@@ -398,7 +398,7 @@ def fanout_consumer(
     name: str | None = None,
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
-) -> FanoutConsumer[EventT] | Callable[[HandleFunction[EventT]], FanoutConsumer[EventT]]:
+) -> FanoutHandler[EventT] | Callable[[HandleFunction[EventT]], FanoutHandler[EventT]]:
     """Make an idempotent, partial-batch SQS Lambda handler out of a per-event function.
 
     The function states only the business effect of one EventBridge event; duplicates,
@@ -422,7 +422,7 @@ def fanout_consumer(
 
     Returns
     -------
-    FanoutConsumer
+    FanoutHandler
         The Lambda handler, called as ``handler(event, context)``.
 
     Raises
@@ -452,9 +452,9 @@ def fanout_consumer(
 
     """
     if handle is not None:
-        return FanoutConsumer(handle, name=name, model=model, use_local_cache=use_local_cache)
+        return FanoutHandler(handle, name=name, model=model, use_local_cache=use_local_cache)
 
-    def decorate(function: HandleFunction[EventT]) -> FanoutConsumer[EventT]:
-        return FanoutConsumer(function, name=name, model=model, use_local_cache=use_local_cache)
+    def decorate(function: HandleFunction[EventT]) -> FanoutHandler[EventT]:
+        return FanoutHandler(function, name=name, model=model, use_local_cache=use_local_cache)
 
     return decorate
