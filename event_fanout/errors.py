@@ -58,7 +58,9 @@ def _show(value: object) -> str:
     node = getattr(value, "node", None)
     if node is not None and hasattr(node, "path"):
         return f"{type(value).__name__} at {node.path!r}"
-    return repr(value)
+    shown = repr(value)
+    # An object without a useful repr ("<... object at 0x7f...>"): its class names it.
+    return f"a {type(value).__name__}" if " object at 0x" in shown else shown
 
 
 def _is_token(value: float) -> bool:

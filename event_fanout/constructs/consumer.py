@@ -14,6 +14,7 @@ from aws_cdk import (
     Duration,
     Names,
     RemovalPolicy,
+    Stack,
     Token,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -43,6 +44,13 @@ from event_fanout.constructs.encryption import (
     warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.idempotency_table import IdempotencyTable
+from event_fanout.constructs.input_checks import (
+    CONSUMER_ARGUMENTS,
+    MESSAGE_GROUP_ID,
+    pattern_problems,
+    type_problems,
+    whole_seconds_problems,
+)
 from event_fanout.constructs.lifetimes import message_lifetime_seconds, visibility_timeout_seconds
 from event_fanout.constructs.lookups import (
     child_path,
@@ -53,6 +61,7 @@ from event_fanout.constructs.lookups import (
     stack_facts,
 )
 from event_fanout.constructs.options import Idempotency
+from event_fanout.constructs.powertools_layer import SUPPORTED_PYTHON
 from event_fanout.constructs.queue_target import ConsumerQueueTarget, allow_rules_to_send
 from event_fanout.constructs.runtime_layer import (
     POWERTOOLS_LAYER_VERSION,
@@ -60,8 +69,14 @@ from event_fanout.constructs.runtime_layer import (
     powertools_layer_arn,
 )
 from event_fanout.constructs.validation import Validator, seconds_of
+from event_fanout.errors import ConfigProblem, EventFanoutConfigError
 from event_fanout.runtime import constants
 
+#: The default idempotency options. Compared by identity: a non-Python handler gets a table only
+#: when one is asked for (the runtime that uses it is Python's).
+DEFAULT_IDEMPOTENCY = Idempotency()
+#: Lambda's limit on a function's environment variables (names and values), in bytes.
+LAMBDA_ENVIRONMENT_LIMIT = 4096
 #: Lambda's timeout when a function does not set one.
 LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3)
 MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
@@ -168,7 +183,7 @@ class FanoutConsumer(Construct):
         dead_letter_retention_period: Duration = Duration.days(14),
         fifo: bool = False,
         message_group_id: str | None = None,
-        idempotency: Idempotency | None = Idempotency(),  # noqa: B008 - frozen, immutable
+        idempotency: Idempotency | None = DEFAULT_IDEMPOTENCY,
         max_message_age: Duration = Duration.minutes(5),
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         target_dead_letter_queue: sqs.IQueue | None = None,
@@ -186,6 +201,28 @@ class FanoutConsumer(Construct):
         # Known without asking the jsii kernel: saves a round trip per use.
         self._name = construct_id
         self._path = child_path(scope, construct_id)
+        check_inputs(
+            self,
+            self._path,
+            {
+                "batch_size": batch_size,
+                "max_batching_window": max_batching_window,
+                "max_concurrency": max_concurrency,
+                "max_receive_count": max_receive_count,
+                "visibility_timeout": visibility_timeout,
+                "retention_period": retention_period,
+                "dead_letter_retention_period": dead_letter_retention_period,
+                "fifo": fifo,
+                "max_message_age": max_message_age,
+                "alarm_actions": alarm_actions,
+                "retry_attempts": retry_attempts,
+                "max_event_age": max_event_age,
+                "attach_runtime_layers": attach_runtime_layers,
+                "powertools_layer_version": powertools_layer_version,
+            },
+            event_pattern=event_pattern,
+            idempotency=idempotency,
+        )
         self._parent_scope = scope
         function_timeout = _function_timeout(handler)
         derived_visibility = self._validate(
@@ -207,8 +244,12 @@ class FanoutConsumer(Construct):
             max_event_age=max_event_age,
             encryption=encryption,
             encryption_key=encryption_key,
+            powertools_layer_version=powertools_layer_version,
+            attach_runtime_layers=attach_runtime_layers,
+            event_bus=event_bus,
         )
         self.function = handler
+        idempotency = _idempotency_for(self, handler, idempotency)
         #: The customer-managed key of the queues, or None for SQS-managed SSE.
         self.encryption_key: kms.IKey | None = encryption_key
         if encryption == sqs.QueueEncryption.KMS and encryption_key is None:
@@ -367,6 +408,9 @@ class FanoutConsumer(Construct):
         max_event_age: Duration,
         encryption: sqs.QueueEncryption | None,
         encryption_key: kms.IKey | None,
+        powertools_layer_version: int,
+        attach_runtime_layers: bool,
+        event_bus: events.IEventBus,
     ) -> Duration:
         """Check every argument against AWS's limits; return the derived visibility timeout."""
         v = Validator(self)
@@ -429,6 +473,15 @@ class FanoutConsumer(Construct):
         )
         v.int_range("max_concurrency", max_concurrency, 2, 1000, "or None for no cap")
         v.int_range("max_receive_count", max_receive_count, 1, 1000)
+        v.int_range(
+            "powertools_layer_version",
+            powertools_layer_version,
+            1,
+            10_000,
+            "Powertools layer versions start at 1",
+        )
+        check_bus_is_local(v, self, event_bus)
+        check_runtime(v, handler, attach_runtime_layers)
         check_encryption(v, encryption, encryption_key)
         v.int_range("retry_attempts", retry_attempts, *RETRY_ATTEMPTS_RANGE)
         v.seconds_range(
@@ -469,6 +522,15 @@ class FanoutConsumer(Construct):
             max_message_age,
             "must be at least 1 minute (SQS publishes the metric once a minute)",
         )
+        v.require(
+            age is None or source_retention is None or age < source_retention,
+            "max_message_age",
+            max_message_age,
+            "must be shorter than retention_period: no message lives that long in the queue, so "
+            "the lag alarm could never fire",
+            "lower max_message_age (the age at which lag should page you), or raise "
+            "retention_period",
+        )
         if fifo:
             v.require(
                 bool(message_group_id),
@@ -478,13 +540,23 @@ class FanoutConsumer(Construct):
                 'pass message_group_id="<group>": EventBridge sends every event to a FIFO '
                 "queue with one fixed group id",
             )
+            literal_group = message_group_id is not None and not Token.is_unresolved(
+                message_group_id
+            )
             v.require(
-                not (message_group_id or "").startswith("$"),
+                not (literal_group and (message_group_id or "").startswith("$")),
                 "message_group_id",
                 message_group_id,
                 "must be a fixed string: an EventBridge rule's SQS target cannot read it from "
                 "the event (aws-cdk#32965)",
                 "use a fixed group id, or EventBridge Pipes for per-key ordering",
+            )
+            v.require(
+                not literal_group or MESSAGE_GROUP_ID.fullmatch(message_group_id or "") is not None,
+                "message_group_id",
+                message_group_id,
+                "must be 1-128 letters, digits or punctuation (what SQS accepts in a group id)",
+                "use a short name such as 'orders'",
             )
         else:
             v.require(
@@ -629,6 +701,7 @@ class FanoutConsumer(Construct):
             variables[constants.ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH] = (
                 idempotency.payload_validation_path
             )
+        _check_environment_size(self, variables)
         cfn_function = handler_node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_property_override("Environment.Variables", variables)
@@ -733,6 +806,88 @@ def _is_unresolved(value: object) -> bool:
     return not isinstance(value, int) and bool(Token.is_unresolved(value))
 
 
+#: Durations AWS takes in whole seconds.
+WHOLE_SECOND_ARGUMENTS = (
+    "max_batching_window",
+    "visibility_timeout",
+    "retention_period",
+    "dead_letter_retention_period",
+    "max_message_age",
+    "max_event_age",
+)
+
+
+def check_inputs(
+    scope: Construct,
+    path: str,
+    values: dict[str, object],
+    *,
+    event_pattern: object,
+    idempotency: object,
+) -> None:
+    """Types, units and the event pattern, before anything reads them: raise every problem."""
+    problems = type_problems(path, values, CONSUMER_ARGUMENTS)
+    if not isinstance(idempotency, Idempotency | None):
+        problems.append(
+            ConfigProblem(
+                path,
+                "idempotency",
+                idempotency,
+                f"must be an Idempotency(...) or None, not a {type(idempotency).__name__}",
+                'e.g. idempotency=Idempotency(key_path="detail.orderId")',
+            )
+        )
+    else:
+        values = {
+            **values,
+            "idempotency.expires_after": getattr(idempotency, "expires_after", None),
+        }
+    problems += whole_seconds_problems(
+        path,
+        values,
+        [p for p in (*WHOLE_SECOND_ARGUMENTS, "idempotency.expires_after") if p in values],
+    )
+    problems += pattern_problems(scope, path, event_pattern)
+    if problems:
+        raise EventFanoutConfigError(problems)
+
+
+def check_bus_is_local(v: Validator, scope: Construct, event_bus: events.IEventBus) -> None:
+    """A rule can only be created on a bus of its own account and region."""
+    stack = Stack.of(scope)
+    bus_env = event_bus.env
+    for what, theirs, ours in (
+        ("account", bus_env.account, stack.account),
+        ("region", bus_env.region, stack.region),
+    ):
+        known = not Token.is_unresolved(theirs) and not Token.is_unresolved(ours)
+        v.require(
+            not known or theirs == ours,
+            "event_bus",
+            event_bus,
+            f"is in {what} {theirs}, but this stack deploys to {what} {ours}: the rule (and the "
+            "archive) would be created on a bus of this stack's own account and region",
+            "deploy the fan-out in the bus's account and region, or forward the events to a "
+            "bus of this account with a rule on the central bus (cross-account consumers are "
+            "not supported yet)",
+        )
+
+
+def check_runtime(v: Validator, handler: lambda_.IFunction, attach_runtime_layers: bool) -> None:
+    """The Powertools layer exists only for some Python runtimes."""
+    if not attach_runtime_layers or not isinstance(handler, lambda_.Function):
+        return
+    facts = runtime_facts(handler.runtime)
+    v.require(
+        facts.family != lambda_.RuntimeFamily.PYTHON or facts.name in SUPPORTED_PYTHON,
+        "handler.runtime",
+        facts.name,
+        f"has no AWS-published Powertools v3 layer (it exists for {', '.join(SUPPORTED_PYTHON)})",
+        "use a supported Python runtime, or pass attach_runtime_layers=False and ship "
+        "Powertools and event_fanout.runtime with the function yourself",
+    )
+
+
 def check_idempotency(v: Validator, idempotency: Idempotency) -> None:
     """The idempotency options: compilable JMESPath expressions, a usable prefix and expiry.
 
@@ -782,6 +937,46 @@ def jmespath_problem(expression: str) -> str | None:
     except jmespath.exceptions.JMESPathError as error:
         return " ".join(str(error).split())
     return None
+
+
+def _idempotency_for(
+    scope: Construct, handler: lambda_.IFunction, idempotency: Idempotency | None
+) -> Idempotency | None:
+    """The default table is for the Python runtime: a non-Python handler gets one if asked."""
+    if idempotency is not DEFAULT_IDEMPOTENCY or not isinstance(handler, lambda_.Function):
+        return idempotency
+    facts = runtime_facts(handler.runtime)
+    if facts.family == lambda_.RuntimeFamily.PYTHON:
+        return idempotency
+    Annotations.of(scope).add_warning_v2(
+        "event-fanout:non-python-handler",
+        f"handler runs {facts.name}: event_fanout.runtime (idempotency, partial batch responses, "
+        "metrics) is Python-only, so no idempotency table is created and the handler must report "
+        "batchItemFailures itself. Pass idempotency=Idempotency(...) to create the table for "
+        "your own idempotency code.",
+    )
+    return None
+
+
+def _check_environment_size(scope: Construct, variables: dict[str, str]) -> None:
+    """Lambda refuses a function whose environment passes 4 KB; fail at synth instead."""
+    resolved = Stack.of(scope).resolve(variables)
+    size = sum(
+        len(name) + (len(value) if isinstance(value, str) else 256)  # a Ref: a name, <=256
+        for name, value in resolved.items()
+    )
+    if size > LAMBDA_ENVIRONMENT_LIMIT:
+        v = Validator(scope)
+        v.require(
+            False,
+            "idempotency",
+            f"{size} bytes of environment variables",
+            f"must fit in Lambda's {LAMBDA_ENVIRONMENT_LIMIT}-byte environment with the "
+            "function's own variables",
+            "shorten key_path / payload_validation_path / key_prefix (a JMESPath of a few "
+            "fields is enough)",
+        )
+        v.raise_if_any()
 
 
 def _idempotency_expiry(

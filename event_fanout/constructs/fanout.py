@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Unpack
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
@@ -16,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from event_fanout.constructs import nag_acknowledgements as nag
-from event_fanout.constructs.consumer import FanoutConsumer
+from event_fanout.constructs.consumer import FanoutConsumer, check_bus_is_local
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
 from event_fanout.constructs.consumer_shards import (
     DEFAULT_RESOURCE_BUDGET,
@@ -35,11 +36,15 @@ from event_fanout.constructs.encryption import (
     queue_encryption_props,
     warn_if_key_cannot_admit_events,
 )
+from event_fanout.constructs.input_checks import FANOUT_ARGUMENTS, type_problems
 from event_fanout.constructs.lookups import events_principal
 from event_fanout.constructs.options import ConsumerOptions
 from event_fanout.constructs.queue_target import allow_rules_to_send
 from event_fanout.constructs.validation import Validator
+from event_fanout.errors import EventFanoutConfigError
 
+#: What EventBridge accepts as the name of a custom bus it creates.
+BUS_NAME = re.compile(r"[A-Za-z0-9._\-]{1,256}")
 #: The keyword arguments ``add_consumer`` accepts.
 CONSUMER_OPTIONS = frozenset(ConsumerOptions.__annotations__)
 #: EventBridge's default quota of rules per bus.
@@ -113,7 +118,31 @@ class EventFanout(Construct):
         allow_consumer_moves: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        problems = type_problems(
+            self.node.path,
+            {
+                "archive_retention": archive_retention,
+                "alarm_actions": alarm_actions,
+                "undeliverable_retention_period": undeliverable_retention_period,
+            },
+            FANOUT_ARGUMENTS,
+        )
+        if problems:
+            raise EventFanoutConfigError(problems)
         v = Validator(self)
+        v.require(
+            event_bus_name is None
+            or Token.is_unresolved(event_bus_name)
+            or (BUS_NAME.fullmatch(event_bus_name) is not None and event_bus_name != "default"),
+            "event_bus_name",
+            event_bus_name,
+            "must be 1-256 letters, digits, '.', '-' or '_', and not 'default' (the account's own "
+            "bus, which cannot be created)",
+            "pass a name such as 'orders-events', or event_bus=EventBus.from_event_bus_name(self, "
+            "'Default', 'default') to attach to the default bus",
+        )
+        if event_bus is not None:
+            check_bus_is_local(v, self, event_bus)
         v.require(
             not (event_bus is not None and event_bus_name is not None),
             "event_bus_name",

@@ -380,3 +380,30 @@ def test_warnings_are_acknowledgeable_by_id() -> None:
         "event-fanout:idempotency-expiry-below-message-lifetime", "dedup for an hour is enough"
     )
     assert not Annotations.from_stack(stack).find_warning("*", Match.any_value())
+
+
+# -- issue: a non-Python handler --------------------------------------------------------------
+
+
+def test_a_non_python_handler_gets_a_warning_and_no_table_unless_asked() -> None:
+    from aws_cdk import aws_lambda as lambda_
+
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    default = fanout.add_consumer(
+        "Node",
+        handler=new_function(stack, "NodeFn", runtime=lambda_.Runtime.NODEJS_22_X),
+        event_pattern=PATTERN,
+    )
+    asked = fanout.add_consumer(
+        "NodeWithTable",
+        handler=new_function(stack, "NodeTableFn", runtime=lambda_.Runtime.NODEJS_22_X),
+        event_pattern=PATTERN,
+        idempotency=Idempotency(),
+    )
+    assert default.idempotency_table is None
+    assert asked.idempotency_table is not None
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/Test/Fanout/Consumers/Node", Match.string_like_regexp("event_fanout.runtime .* Python")
+    )
+    assert len(warnings) == 1

@@ -164,6 +164,28 @@ def _rule_name_outside_prefix(stack: Stack) -> None:
     )
 
 
+def _foreign_bus(stack: Stack) -> None:
+    bus = events.EventBus.from_event_bus_arn(
+        stack, "Central", "arn:aws:events:eu-west-1:999999999999:event-bus/central"
+    )
+    EventFanout(stack, "Fanout", event_bus=bus)
+
+
+def _single_alarm_action(stack: Stack) -> None:
+    from aws_cdk import aws_sns as sns
+    from aws_cdk.aws_cloudwatch_actions import SnsAction
+
+    EventFanout(stack, "Fanout", alarm_actions=SnsAction(sns.Topic(stack, "Alarms")))  # type: ignore[arg-type]
+
+
+def _old_python(stack: Stack) -> None:
+    EventFanout(stack, "Fanout").add_consumer(
+        "Audit",
+        handler=new_function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_9),
+        event_pattern=PATTERN,
+    )
+
+
 CASES = [
     Case(
         "max_receive_count_zero",
@@ -526,6 +548,135 @@ CASES = [
         "drop rule_name",
         path="Test/Fanout",
         build=_rule_name_outside_prefix,
+    ),
+    Case(
+        "duration for a count",
+        {"batch_size": Duration.seconds(10)},
+        "batch_size",
+        "",
+        "pass batch_size as a number of items, not a Duration",
+    ),
+    Case(
+        "float batch size",
+        {"batch_size": 10.0},
+        "batch_size",
+        "10.0",
+        "pass batch_size=10",
+    ),
+    Case(
+        "number for a duration",
+        {"max_batching_window": 5},
+        "max_batching_window",
+        "5",
+        "pass max_batching_window=Duration.seconds(5)",
+    ),
+    Case(
+        "duration in milliseconds",
+        {"visibility_timeout": Duration.millis(190_500)},
+        "visibility_timeout",
+        "",
+        "pass visibility_timeout=Duration.seconds(190)",
+    ),
+    Case(
+        "single alarm action",
+        {},
+        "alarm_actions",
+        "",
+        "pass a list: alarm_actions=[...]",
+        path="Test/Fanout",
+        build=_single_alarm_action,
+    ),
+    Case(
+        "invalid bus name",
+        {},
+        "event_bus_name",
+        "'orders events'",
+        "pass a name such as 'orders-events'",
+        path="Test/Fanout",
+        build=lambda stack: EventFanout(stack, "Fanout", event_bus_name="orders events") and None,
+    ),
+    Case(
+        "pattern leaf not a list",
+        {"event_pattern": events.EventPattern(source=["a"], detail={"status": "PAID"})},
+        "event_pattern.detail.status",
+        "'PAID'",
+        """pass {"status": ['PAID']}""",
+    ),
+    Case(
+        "pattern source not a list",
+        {"event_pattern": events.EventPattern(source="ads.campaigns")},  # type: ignore[arg-type]
+        "event_pattern.source",
+        "'ads.campaigns'",
+        "pass source=['ads.campaigns']",
+    ),
+    Case(
+        "unknown content filter",
+        {"event_pattern": events.EventPattern(source=["a"], detail={"id": [{"startsWith": "x"}]})},
+        "event_pattern.detail.id",
+        "{'startsWith': 'x'}",
+        "use one of anything-but, cidr",
+    ),
+    Case(
+        "pattern too long",
+        {"event_pattern": events.EventPattern(source=[f"source-{i:04d}" for i in range(200)])},
+        "event_pattern",
+        "'",
+        "match on fewer values",
+    ),
+    Case(
+        "bus in another account",
+        {},
+        "event_bus",
+        "",
+        "deploy the fan-out in the bus's account and region",
+        path="Test/Fanout",
+        build=_foreign_bus,
+    ),
+    Case(
+        "python runtime without a powertools layer",
+        {},
+        "handler.runtime",
+        "'python3.9'",
+        "pass attach_runtime_layers=False",
+        build=_old_python,
+    ),
+    Case(
+        "message group id too long",
+        {"fifo": True, "message_group_id": "g" * 129},
+        "message_group_id",
+        "'ggg",
+        "use a short name such as 'orders'",
+    ),
+    Case(
+        "message group id with a space",
+        {"fifo": True, "message_group_id": "my group"},
+        "message_group_id",
+        "'my group'",
+        "use a short name such as 'orders'",
+    ),
+    Case(
+        "layer version zero",
+        {"powertools_layer_version": 0},
+        "powertools_layer_version",
+        "0",
+        "Powertools layer versions start at 1",
+    ),
+    Case(
+        "idempotency variables too large",
+        {"idempotency": Idempotency(key_path="[" + ", ".join(["detail.x"] * 600) + "]")},
+        "idempotency",
+        "'",
+        "shorten key_path",
+    ),
+    Case(
+        "lag alarm beyond retention",
+        {
+            "retention_period": Duration.minutes(10),
+            "max_message_age": Duration.hours(1),
+        },
+        "max_message_age",
+        "1 hour",
+        "lower max_message_age",
     ),
 ]
 
