@@ -25,7 +25,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct, Node
+from constructs import Construct
 
 from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer_alarms import (
@@ -355,7 +355,6 @@ class FanoutConsumer(Construct):
         self.metrics_service = fanout_name or Names.unique_resource_name(self, separator="-")
         self.idempotency_table = self._wire_idempotency(
             handler,
-            handler_node,
             idempotency,
             removal_policy,
             expires_after_seconds=_idempotency_expiry(
@@ -657,7 +656,6 @@ class FanoutConsumer(Construct):
     def _wire_idempotency(
         self,
         handler: lambda_.IFunction,
-        handler_node: Node,
         idempotency: Idempotency | None,
         removal_policy: RemovalPolicy | None,
         *,
@@ -683,17 +681,17 @@ class FanoutConsumer(Construct):
         grant_idempotency_access(handler, table, table_key)
         function = handler
         assert isinstance(function, lambda_.Function)  # checked in _validate
-        # What the runtime reads, written onto the function's CloudFormation resource in one
-        # call (merged with the variables the function has; one add_environment per variable
-        # is one round trip each). Set through the construct's options, not add_environment.
-        # IDEMPOTENCY_KEY_PREFIX is only written when set: the runtime defaults it to the
-        # consumer name.
+        # What the runtime reads, through the function's public API (a later add_environment
+        # of the same name wins, as users expect). IDEMPOTENCY_KEY_PREFIX is only written when
+        # set: the runtime defaults it to the consumer name.
         variables = {
             constants.ENV_CONSUMER_NAME: self._name,
             constants.ENV_METRICS_SERVICE: self.metrics_service,
             constants.ENV_IDEMPOTENCY_TABLE_NAME: table.table_name,
             constants.ENV_IDEMPOTENCY_KEY_PATH: idempotency.key_path,
             constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS: expires_after_seconds,
+            constants.ENV_POWERTOOLS_SERVICE_NAME: self._name,
+            constants.ENV_POWERTOOLS_METRICS_NAMESPACE: constants.DEFAULT_METRICS_NAMESPACE,
         }
         if idempotency.key_prefix:
             variables[constants.ENV_IDEMPOTENCY_KEY_PREFIX] = idempotency.key_prefix
@@ -702,14 +700,8 @@ class FanoutConsumer(Construct):
                 idempotency.payload_validation_path
             )
         _check_environment_size(self, variables)
-        cfn_function = handler_node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.add_property_override("Environment.Variables", variables)
-        # Powertools' own settings stay on the L2 function: a later add_environment wins.
-        function.add_environment(constants.ENV_POWERTOOLS_SERVICE_NAME, self._name)
-        function.add_environment(
-            constants.ENV_POWERTOOLS_METRICS_NAMESPACE, constants.DEFAULT_METRICS_NAMESPACE
-        )
+        for name, value in variables.items():
+            function.add_environment(name, value)
         return table
 
     def _let_runtime_dead_letter(self, handler: lambda_.IFunction, max_receive_count: int) -> None:
@@ -994,13 +986,15 @@ def _idempotency_expiry(
     """
     source = seconds_of(retention_period)
     dlq = seconds_of(dead_letter_retention_period)
-    lifetime = (
-        None
-        if source is None or dlq is None
-        else message_lifetime_seconds(
+    lifetime: int | None
+    if not fifo:
+        lifetime = dlq  # the source retention is shorter (validated): the DLQ's alone decides
+    elif source is None or dlq is None:
+        lifetime = None
+    else:
+        lifetime = message_lifetime_seconds(
             fifo=fifo, retention_seconds=source, dead_letter_retention_seconds=dlq
         )
-    )
     explicit = idempotency.expires_after if idempotency is not None else None
     if explicit is None:
         if lifetime is not None:

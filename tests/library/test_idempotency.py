@@ -139,3 +139,18 @@ def test_idempotency_none_creates_no_table_and_no_environment(built: Built) -> N
     assert not any(
         "dynamodb:PutItem" in s["Action"] for s in _role_statements(built, "NoIdempotency")
     )
+
+
+def test_a_later_add_environment_of_a_runtime_variable_wins() -> None:
+    """The construct writes through the function's API: a user's override is not discarded."""
+    stack = new_stack("Override")
+    handler = new_function(stack, "Fn")
+    fanout = EventFanout(stack, "Fanout")
+    fanout.add_consumer("Billing", handler=handler, event_pattern=events.EventPattern(source=["a"]))
+    handler.add_environment(constants.ENV_IDEMPOTENCY_KEY_PREFIX, "billing-v1")
+    handler.add_environment(constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS, "86400")
+    fn_id = stack.get_logical_id(handler.node.default_child)  # type: ignore[arg-type]
+    resource = Template.from_stack(stack).to_json()["Resources"][fn_id]
+    variables = resource["Properties"]["Environment"]["Variables"]
+    assert variables[constants.ENV_IDEMPOTENCY_KEY_PREFIX] == "billing-v1"
+    assert variables[constants.ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS] == "86400"
