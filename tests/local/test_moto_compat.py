@@ -441,3 +441,32 @@ def test_backend_lookup_lists_moto_s_services_once(monkeypatch: pytest.MonkeyPat
     assert cached() == tuple(listing())
     assert {"sqs", "events", "dynamodb", "cloudformation"} <= set(cached())
     assert cached() is cached()  # one listing for the life of the server
+
+
+def test_a_fifo_group_is_redelivered_from_its_head_after_a_receive_times_out(
+    local_aws: LocalAws,
+) -> None:
+    """fifo_redelivery_order: what SQS does; moto 5.2.5 skipped the head of the group."""
+    sqs = session_for(local_aws.environment).client("sqs")
+    url = sqs.create_queue(
+        QueueName="compat-order.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    try:
+        for index in range(15):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{index}", MessageGroupId="g")
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)
+        assert [m["Body"] for m in first["Messages"]] == [f"m{i}" for i in range(10)]
+        time.sleep(1.2)  # the receive times out: the messages are visible again
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        assert [m["Body"] for m in again["Messages"]] == [f"m{i}" for i in range(10)]
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+def test_guard_rejects_a_changed_receive(monkeypatch: pytest.MonkeyPatch) -> None:
+    from event_fanout.local.moto_compat import fifo_order
+
+    monkeypatch.setattr(fifo_order, "_RECEIVE_FINGERPRINT", "0" * 16)
+    with pytest.raises(moto_compat.MotoCompatError, match="fifo_redelivery_order"):
+        fifo_order.FIXES[0].check()

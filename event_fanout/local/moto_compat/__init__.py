@@ -1,7 +1,7 @@
 """What moto lacks or gets wrong with the fan-out's resources, and the fix for each.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Fourteen things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Fifteen things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -54,6 +54,12 @@ and tested against, :data:`MOTO_VERSION`):
     listing of moto's package directory (~150 ``isdir`` calls). The listing is made once.
 ``sqs_message_move_task``
     ``StartMessageMoveTask`` / ``ListMessageMoveTasks`` (DLQ redrive) are not implemented.
+``fifo_redelivery_order``
+    After a receive times out (or its visibility is reset), the next receive of a FIFO group
+    skips the head of the group and returns later messages first: moto frees a timed-out
+    message only when its receive loop reaches it, so the group still looks in flight until
+    then. A poison record overtaken this way can be dead-lettered together with the healthy
+    records behind it.
 
 Every fix is applied inside the moto server process (``python -m event_fanout.local.server``),
 never to the template: what is deployed is exactly what ``cdk deploy`` sends to real AWS.
@@ -65,7 +71,8 @@ silently deploying half a stack. After an upgrade: re-run ``pytest tests/local``
 moto no longer needs, and update :data:`MOTO_VERSION` and the recorded fingerprints.
 
 The fixes live in modules by kind: :mod:`.cloudformation_names`, :mod:`.delivered_events`,
-:mod:`.cloudformation_models`, :mod:`.request_costs` and :mod:`.message_move_task`; the
+:mod:`.cloudformation_models`, :mod:`.request_costs`, :mod:`.message_move_task` and
+:mod:`.fifo_order`; the
 guards they share in :mod:`.guards`.
 """
 
@@ -75,6 +82,7 @@ from event_fanout.local.moto_compat import (
     cloudformation_models,
     cloudformation_names,
     delivered_events,
+    fifo_order,
     message_move_task,
     request_costs,
 )
@@ -114,6 +122,7 @@ FIXES: tuple[CompatFix, ...] = (
     *cloudformation_models.FIXES,
     *request_costs.FIXES,
     *message_move_task.FIXES,
+    *fifo_order.FIXES,
 )
 
 
