@@ -2,7 +2,8 @@
 # Test the constructs against the lowest aws-cdk-lib pyproject.toml declares, in a virtualenv of
 # its own (.venv-min-cdk, the `test` extra: no cdk-nag, whose plugins need 2.258.0);
 # scripts/test.sh tests the newest. The reference stack, its cdk-nag packs and the emulator
-# tests run there only; tests/package installs the built wheel next to the minimum too.
+# tests run there only; tests/package (the built wheel installed next to the minimum in a fresh
+# virtualenv, an app outside the repository) runs here only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,4 +24,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 .venv-min-cdk/bin/python -c "import importlib.metadata as m; print('aws-cdk-lib', m.version('aws-cdk-lib'))"
 exec .venv-min-cdk/bin/python -m pytest -n auto --maxprocesses 4 -p no:cacheprovider \
-  tests/library tests/scale tests/runtime "$@"
+  tests/library tests/scale tests/runtime tests/package "$@"
