@@ -20,7 +20,6 @@ from aws_cdk import (
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -34,14 +33,10 @@ from event_fanout.constructs.consumer_alarms import (
     queue_depth_alarm,
 )
 from event_fanout.constructs.encryption import (
-    allow_rule_to_use_key,
     check_encryption,
     create_queue_key,
-    is_bus_wide,
     key_for_undeliverable_queue,
     queue_encryption_props,
-    rule_arn,
-    warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.idempotency_table import IdempotencyTable
 from event_fanout.constructs.input_checks import (
@@ -61,8 +56,17 @@ from event_fanout.constructs.lookups import (
     stack_facts,
 )
 from event_fanout.constructs.options import Idempotency
+from event_fanout.constructs.permissions import (
+    allow_function_to_dead_letter,
+    allow_rule_to_use_key,
+    allow_rules_to_send,
+    grant_idempotency_access,
+    is_bus_wide,
+    rule_arn,
+    warn_if_key_cannot_admit_events,
+)
 from event_fanout.constructs.powertools_layer import SUPPORTED_PYTHON
-from event_fanout.constructs.queue_target import ConsumerQueueTarget, allow_rules_to_send
+from event_fanout.constructs.queue_target import ConsumerQueueTarget
 from event_fanout.constructs.runtime_layer import (
     POWERTOOLS_LAYER_VERSION,
     RuntimeLayer,
@@ -722,13 +726,7 @@ class FanoutConsumer(Construct):
             if _is_unresolved(max_receive_count)
             else str(max_receive_count),
         )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn]
-            )
-        )
-        if self.encryption_key is not None:
-            self.encryption_key.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
+        allow_function_to_dead_letter(function, self.dead_letter_queue, self.encryption_key)
 
     def _attach_layers(self, handler: lambda_.IFunction, powertools_layer_version: int) -> None:
         function = handler
@@ -751,33 +749,6 @@ class FanoutConsumer(Construct):
             )
         )
         function.add_layers(powertools, layers.layer_version)
-
-
-#: What Powertools' DynamoDB persistence layer calls, and nothing else (no Scan, no batch writes).
-IDEMPOTENCY_TABLE_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-)
-#: What DynamoDB needs from a caller on a table under a customer-managed key, spelled out
-#: (CDK's grant uses ReEncrypt* and GenerateDataKey*, wildcards a reviewer has to argue about).
-IDEMPOTENCY_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-
-
-def grant_idempotency_access(
-    handler: lambda_.IFunction, table: dynamodb.ITable, encryption_key: kms.IKey | None
-) -> None:
-    """Let the consumer run Powertools' idempotency calls on ``table``, and only those.
-
-    ``encryption_key`` is the table's (``table.encryption_key``); the caller passes it because
-    it often knows it without asking the jsii kernel.
-    """
-    # The table's own grant: one round trip (reading table_arn for a Grant is two); it names
-    # the table (and its indexes and replicas, if any) and leaves the key to the caller.
-    table.grant(handler, *IDEMPOTENCY_TABLE_ACTIONS)
-    if encryption_key is not None:
-        encryption_key.grant(handler, *IDEMPOTENCY_KEY_ACTIONS)
 
 
 def _function_timeout(handler: lambda_.IFunction) -> Duration:

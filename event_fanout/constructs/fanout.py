@@ -27,19 +27,21 @@ from event_fanout.constructs.consumer_shards import (
     StablePlacement,
 )
 from event_fanout.constructs.encryption import (
-    allow_rule_to_use_key,
-    bus_rules_arn_pattern,
     check_encryption,
     create_queue_key,
     key_for_undeliverable_queue,
-    mark_bus_wide,
     queue_encryption_props,
-    warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.input_checks import FANOUT_ARGUMENTS, type_problems
 from event_fanout.constructs.lookups import events_principal
 from event_fanout.constructs.options import ConsumerOptions
-from event_fanout.constructs.queue_target import allow_rules_to_send
+from event_fanout.constructs.permissions import (
+    allow_rule_to_use_key,
+    allow_rules_to_send,
+    bus_rules_arn_pattern,
+    mark_bus_wide,
+    warn_if_key_cannot_admit_events,
+)
 from event_fanout.constructs.validation import Validator
 from event_fanout.errors import EventFanoutConfigError
 

@@ -5,18 +5,15 @@ soon as the queue has a KMS key (to dodge a dependency cycle, aws-cdk#11158), an
 ``events.amazonaws.com`` the key without condition: any rule in any account could then send. It
 also adds one statement per rule to a shared dead-letter queue, and SQS allows 20 statements per
 policy. This target only declares the target; :mod:`event_fanout.constructs.encryption` and the
-consumer write scoped permissions (a rule ARN derived from the rule's name, so no cycle).
+consumer write scoped permissions (:mod:`event_fanout.constructs.permissions`).
 """
 
 from __future__ import annotations
 
 import jsii
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_refs
-
-from event_fanout.constructs.lookups import queue_arn_of
 
 
 @jsii.implements(events.IRuleTarget)
@@ -63,35 +60,3 @@ class ConsumerQueueTarget:
                 else None
             ),
         )
-
-
-def allow_rules_to_send(
-    queue: sqs.IQueue,
-    source_arn: str,
-    *,
-    principal: iam.IPrincipal,
-    like: bool = False,
-) -> None:
-    """Let EventBridge (``principal``) send to ``queue`` only for rules matching ``source_arn``.
-
-    ``like=True`` takes a wildcard pattern (every rule on one bus): one statement whatever the
-    number of consumers, where one statement per rule would break SQS's 20-statement limit.
-
-    Added through ``Grant.add_statement_to_resource_policy``, which calls the queue's
-    ``add_to_resource_policy`` with the same statement: that method returns a struct, which
-    jsii reads back field by field (two round trips per queue), the grant an object reference.
-    """
-    arn = queue_arn_of(queue)
-    actions = ["sqs:SendMessage"]
-    iam.Grant.add_statement_to_resource_policy(
-        statement=iam.PolicyStatement(
-            principals=[principal],
-            actions=actions,
-            resources=[arn],
-            conditions={("ArnLike" if like else "ArnEquals"): {"aws:SourceArn": source_arn}},
-        ),
-        resource=queue,
-        grantee=principal,
-        actions=actions,
-        resource_arns=[arn],
-    )
