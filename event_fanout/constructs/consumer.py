@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import typing
-import weakref
 from collections.abc import Sequence
 
 import jmespath
@@ -55,13 +54,12 @@ from event_fanout.constructs.lookups import (
     seconds_duration,
     stack_facts,
 )
-from event_fanout.constructs.options import Idempotency
+from event_fanout.constructs.options import FanoutMembership, Idempotency
 from event_fanout.constructs.permissions import (
     allow_function_to_dead_letter,
     allow_rule_to_use_key,
     allow_rules_to_send,
     grant_idempotency_access,
-    is_bus_wide,
     rule_arn,
     warn_if_key_cannot_admit_events,
 )
@@ -91,8 +89,10 @@ MAX_EVENT_AGE_RANGE = (60, 86_400)
 RETRY_ATTEMPTS_RANGE = (0, 185)
 
 #: Functions already bound to a consumer. jsii hands back the same Python object for a construct,
-#: so a Python-side set answers without a round trip to the jsii kernel (or a marker construct).
-_BOUND_HANDLERS: weakref.WeakSet[lambda_.IFunction] = weakref.WeakSet()
+#: Construct id of the marker a consumer leaves on its function: a function serves one consumer
+#: (its environment and the visibility timeout are per consumer). On the function itself, so
+#: no module-level state links consumers.
+_BOUND_MARKER = "EventFanoutConsumer"
 #: Construct ids CDK treats specially (dropped from logical ids and paths).
 _RESERVED_IDS = frozenset({"Default", "Resource"})
 
@@ -162,11 +162,10 @@ class FanoutConsumer(Construct):
         Physical name of the rule. Default: generated, or derived from the construct path when
         a key policy must name the rule. ``EventFanout`` names its consumers' rules on a bus it
         did not create, so the undeliverable-events queue admits only its own rules.
-    fanout_name:
-        The ``service`` dimension of the runtime's metrics (``consumer`` is the consumer's id).
-        ``EventFanout`` passes its own name, unique in the account, so two consumers with the
-        same id in two fan-outs never share metrics (or the failed-records alarm). Default: the
-        consumer's own unique name.
+    fanout:
+        What the fan-out this consumer belongs to hands it (``EventFanout`` passes it): its name,
+        the ``service`` dimension of the runtime's metrics, and the queues and keys whose
+        policies already admit its rules. Default: a standalone consumer (its own unique name).
 
     """
 
@@ -199,7 +198,7 @@ class FanoutConsumer(Construct):
         encryption: sqs.QueueEncryption | None = None,
         encryption_key: kms.IKey | None = None,
         rule_name: str | None = None,
-        fanout_name: str | None = None,
+        fanout: FanoutMembership | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Known without asking the jsii kernel: saves a round trip per use.
@@ -303,8 +302,9 @@ class FanoutConsumer(Construct):
         )
         # A key policy must name the rule: give it a known name so its ARN needs no reference.
         target_dlq = self.target_dead_letter_queue
-        target_dlq_key = None if is_bus_wide(target_dlq) else target_dlq.encryption_master_key
-        own_key = None if is_bus_wide(self.encryption_key) else self.encryption_key
+        membership = fanout or FanoutMembership(name="")
+        target_dlq_key = None if membership.admits(target_dlq) else target_dlq.encryption_master_key
+        own_key = None if membership.admits(self.encryption_key) else self.encryption_key
         key_rule_arn: str | None = None
         if rule_name is None and (own_key is not None or target_dlq_key is not None):
             rule_name = Names.unique_resource_name(self, max_length=64, separator="-")
@@ -333,7 +333,7 @@ class FanoutConsumer(Construct):
         source_arn = key_rule_arn or self.rule.rule_arn
         principal = events_principal(scope)
         allow_rules_to_send(self.queue, source_arn, principal=principal)
-        if not is_bus_wide(target_dlq):
+        if not membership.admits(target_dlq):
             allow_rules_to_send(target_dlq, source_arn, principal=principal)
         allow_rule_to_use_key(own_key, self.rule, source_arn)
         if target_dlq_key is not own_key:
@@ -356,7 +356,7 @@ class FanoutConsumer(Construct):
                 nag.acknowledge(child, nag.EVENT_SOURCE_MAPPING)
 
         #: The ``service`` dimension of the runtime's metrics: unique in the account.
-        self.metrics_service = fanout_name or Names.unique_resource_name(self, separator="-")
+        self.metrics_service = membership.name or Names.unique_resource_name(self, separator="-")
         self.idempotency_table = self._wire_idempotency(
             handler,
             idempotency,
@@ -435,7 +435,7 @@ class FanoutConsumer(Construct):
             "the construct derives the queue's visibility timeout from the function's timeout "
             "and sets its environment; an imported function offers neither",
         )
-        if handler in _BOUND_HANDLERS:
+        if handler.node.try_find_child(_BOUND_MARKER) is not None:
             v.require(
                 False,
                 "handler",
@@ -631,7 +631,7 @@ class FanoutConsumer(Construct):
                     "redeliver a batch that is still running.",
                 )
         v.raise_if_any()
-        _BOUND_HANDLERS.add(handler)
+        Construct(typing.cast(Construct, handler), _BOUND_MARKER)  # it belongs to this consumer
         return derived
 
     # -- wiring -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer import FanoutConsumer, check_bus_is_local
@@ -34,12 +34,11 @@ from event_fanout.constructs.encryption import (
 )
 from event_fanout.constructs.input_checks import FANOUT_ARGUMENTS, type_problems
 from event_fanout.constructs.lookups import events_principal
-from event_fanout.constructs.options import ConsumerOptions
+from event_fanout.constructs.options import ConsumerOptions, FanoutMembership
 from event_fanout.constructs.permissions import (
     allow_rule_to_use_key,
     allow_rules_to_send,
     bus_rules_arn_pattern,
-    mark_bus_wide,
     warn_if_key_cannot_admit_events,
 )
 from event_fanout.constructs.validation import Validator
@@ -231,12 +230,13 @@ class EventFanout(Construct):
             principal=events_principal(scope),
             like=True,
         )
-        mark_bus_wide(self.undeliverable_events_queue)
+        admitting: list[IConstruct] = [self.undeliverable_events_queue]
         if self.encryption_key is not None:
             allow_rule_to_use_key(self.encryption_key, self, bus_rules, like=True)
             warn_if_key_cannot_admit_events(self, self.encryption_key, bus_rules, like=True)
             if undeliverable_key is not None:
-                mark_bus_wide(self.encryption_key)
+                admitting.append(self.encryption_key)
+        self._membership = FanoutMembership(name=self.name, admitting_policies=tuple(admitting))
         nag.acknowledge(self.undeliverable_events_queue, nag.DEAD_LETTER_QUEUE)
         self.undeliverable_events_alarm = queue_depth_alarm(
             self,
@@ -315,7 +315,7 @@ class EventFanout(Construct):
             )
             v.raise_if_any()
             props.setdefault("rule_name", consumer_rule_name(self.rule_name_prefix, consumer_id))
-        props.setdefault("fanout_name", self.name)
+        props.setdefault("fanout", self._membership)
         props.setdefault("alarm_actions", self.alarm_actions)
         props.setdefault("target_dead_letter_queue", self.undeliverable_events_queue)
         props.setdefault("removal_policy", self.removal_policy)

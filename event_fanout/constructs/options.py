@@ -11,7 +11,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from event_fanout.runtime.constants import DEFAULT_IDEMPOTENCY_KEY_PATH
 
@@ -54,6 +54,29 @@ class Idempotency:
     key_prefix: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class FanoutMembership:
+    """What an ``EventFanout`` hands each of its consumers, explicitly (no shared state).
+
+    Parameters
+    ----------
+    name:
+        The fan-out's name, unique in the account: the ``service`` dimension of the consumers'
+        metrics, so same-named consumers of two fan-outs never share metrics or alarms.
+    admitting_policies:
+        Queues and keys whose policies already admit every rule of the fan-out (its
+        undeliverable-events queue and its key): a consumer adds no per-rule statement to them.
+
+    """
+
+    name: str
+    admitting_policies: tuple[IConstruct, ...] = ()
+
+    def admits(self, construct: IConstruct | None) -> bool:
+        """Whether ``construct``'s policy already admits the fan-out's rules."""
+        return construct is not None and any(construct is p for p in self.admitting_policies)
+
+
 #: A consumer's function, or a factory that builds it in the scope the consumer is placed in.
 HandlerOrFactory = lambda_.IFunction | Callable[[Construct], lambda_.IFunction]
 
@@ -91,4 +114,4 @@ class ConsumerOptions(TypedDict, total=False):
     encryption: sqs.QueueEncryption | None
     encryption_key: kms.IKey | None
     rule_name: str | None
-    fanout_name: str | None
+    fanout: FanoutMembership | None

@@ -7,7 +7,6 @@ nothing else. Each statement is scoped to the one rule, queue, table or key it c
 from __future__ import annotations
 
 import json
-import weakref
 from typing import Any
 
 from aws_cdk import Annotations, Stack
@@ -17,14 +16,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from event_fanout.constructs.lookups import bus_name, queue_arn_of, stack_facts
-
-#: Queues and keys whose policy already admits every rule of their bus. Kept on the Python side:
-#: jsii hands back the same Python object for a construct, and reading construct metadata
-#: costs a round trip to the jsii kernel per entry, for every consumer.
-_BUS_WIDE: weakref.WeakSet[IConstruct] = weakref.WeakSet()
 
 
 def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> str:
@@ -49,16 +43,6 @@ def bus_rules_arn_pattern(
     every rule of the account, custom buses' included).
     """
     return rule_arn(scope, event_bus, f"{rule_name_prefix or ''}*")
-
-
-def mark_bus_wide(construct: IConstruct) -> None:
-    """Record that ``construct``'s policy already admits every rule of its bus."""
-    _BUS_WIDE.add(construct)
-
-
-def is_bus_wide(construct: IConstruct | None) -> bool:
-    """Whether a per-rule statement on ``construct`` would be redundant."""
-    return construct is not None and construct in _BUS_WIDE
 
 
 #: What EventBridge needs of a queue's key to deliver to it (and to its dead-letter queue).
