@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from event_fanout.local.deploy import session_for
 from event_fanout.local.runner import DeployedMapping, EventSourceRunner
+from event_fanout.local.session import session_for
 
 INFLIGHT_FILE = "inflight.json"
 #: When the queue is empty or all in flight, wait this long before polling it again.

@@ -69,17 +69,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from event_fanout.local.deploy import (
-    AwsSession,
-    CdkApp,
-    bootstrap,
-    deploy,
-    session_for,
-    stack_exists,
-)
+from event_fanout.local.cdk_cli import CdkApp, bootstrap
+from event_fanout.local.deploy import deploy
+from event_fanout.local.deployed_stacks import stack_exists
 from event_fanout.local.publisher import Published, StreamEvent, publish
 from event_fanout.local.runner import DeployedMapping, discover_mappings
 from event_fanout.local.server import LocalAws
+from event_fanout.local.session import AwsSession, session_for
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

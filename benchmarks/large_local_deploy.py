@@ -30,16 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from event_fanout.local.deploy import (
-    AwsSession,
-    CdkApp,
-    DeployError,
-    VerifiedStack,
-    bootstrap,
-    deploy,
-    session_for,
-)
+from event_fanout.local.cdk_cli import CdkApp, DeployError, bootstrap
+from event_fanout.local.deploy import deploy
 from event_fanout.local.server import LocalAws, LocalAwsError
+from event_fanout.local.session import AwsSession, session_for
+from event_fanout.local.verification import VerifiedStack
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -802,9 +802,10 @@ def _time_tests() -> float:
 
 def _time_local_deploy() -> tuple[float, float]:
     """Bootstrap, then deploy the reference stack into the local emulator (real CDK CLI)."""
-    from event_fanout.local.demo import REFERENCE_STACK
-    from event_fanout.local.deploy import CdkApp, bootstrap, deploy
+    from event_fanout.local.cdk_cli import CdkApp, bootstrap
+    from event_fanout.local.deploy import deploy
     from event_fanout.local.server import LocalAws
+    from event_fanout.stacks.reference import REFERENCE_STACK
 
     os.environ.update(ENV_VARS)
     with LocalAws() as aws:

@@ -12,8 +12,7 @@ from typing import Any
 from aws_cdk import App, Environment, Validations
 
 from event_fanout.stacks.campaign_budget_stack import CampaignBudgetStack
-
-STACK_ID = "CampaignBudgets"
+from event_fanout.stacks.reference import REFERENCE_STACK
 
 #: The reference app's feature flags. The app sets them itself, so it synthesizes the same
 #: template when run from an installed package (no cdk.json); the repository's cdk.json lists
@@ -65,7 +64,7 @@ def build_app(app: App | None = None, **stack_kwargs: Any) -> tuple[App, Campaig
             region=os.environ.get("CDK_DEFAULT_REGION"),
         ),
     )
-    stack = CampaignBudgetStack(app, STACK_ID, **stack_kwargs)
+    stack = CampaignBudgetStack(app, REFERENCE_STACK, **stack_kwargs)
     add_nag_packs(app)
     return app, stack
 

@@ -19,8 +19,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from event_fanout.local.deploy import WORK_DIR_NAME, DeployError
+from event_fanout.local.cdk_cli import WORK_DIR_NAME, DeployError
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment
+from event_fanout.stacks.reference import REFERENCE_STACK
 
 console = Console(width=max(110, Console().width))
 
@@ -212,7 +213,7 @@ def deploy_command() -> None:
         deploy_reference_stack(_env(), echo=_echo)
     except DeployError as error:
         _fail(str(error))
-    console.print("[green]✓[/] CampaignBudgets deployed and verified")
+    console.print(f"[green]✓[/] {REFERENCE_STACK} deployed and verified")
 
 
 @local.command()
@@ -220,10 +221,10 @@ def deploy_command() -> None:
 @click.option("--retry-delay", default=1, show_default=True)
 def run(events: int, retry_delay: int) -> None:
     """Publish the demo stream to the deployed stack and run the consumers until drained."""
-    from event_fanout.local.demo import REFERENCE_STACK, drain, publish_demo_stream
-    from event_fanout.local.deploy import session_for
+    from event_fanout.local.demo import drain, publish_demo_stream
     from event_fanout.local.report import consumer_figures
     from event_fanout.local.runner import discover_mappings
+    from event_fanout.local.session import session_for
 
     session = session_for(_env())
     os.environ.update(_env())

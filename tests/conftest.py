@@ -95,7 +95,8 @@ def reference_synth() -> tuple[CampaignBudgetStack, dict[str, Any]]:
     """
     from aws_cdk import DefaultStackSynthesizer
 
-    from event_fanout.app_factory import STACK_ID, build_app
+    from event_fanout.app_factory import build_app
+    from event_fanout.stacks.reference import REFERENCE_STACK
     from tests.builders import ENV, new_app
 
     app, stack = build_app(
@@ -103,5 +104,5 @@ def reference_synth() -> tuple[CampaignBudgetStack, dict[str, Any]]:
         env=ENV,
         synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
     )
-    template: dict[str, Any] = app.synth().get_stack_by_name(STACK_ID).template
+    template: dict[str, Any] = app.synth().get_stack_by_name(REFERENCE_STACK).template
     return stack, template

@@ -27,23 +27,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from event_fanout.local.deploy import (
-    EVENT_SOURCE_MAPPING_TYPE,
-    AwsSession,
-    DeployError,
-    resources_of_type,
-    run_cdk,
-)
+from event_fanout.local.cdk_cli import DeployError, run_cdk
+from event_fanout.local.deployed_stacks import EVENT_SOURCE_MAPPING_TYPE, resources_of_type
 from event_fanout.local.publisher import (
-    REFERENCE_BUS_DEFAULT,
     Published,
     StreamEvent,
     budget_stream,
     publish,
 )
 from event_fanout.local.report import queue_depth, redrive_target_url
+from event_fanout.local.session import AwsSession
+from event_fanout.stacks.reference import BUDGET_CHANGED, REFERENCE_BUS, REFERENCE_STACK
 
-REFERENCE_STACK = "CampaignBudgets"
 #: Environment variables of the reference functions naming the table each writes its effects to.
 EFFECT_TABLE_VARIABLES = ("BUDGETS_TABLE_NAME", "AUDIT_TABLE_NAME", "NOTIFICATIONS_TABLE_NAME")
 
@@ -158,10 +153,10 @@ def publish_demo_events(
     """
     events_client = session.client("events")
     stream = budget_stream(events, poison=1, unmatched=1, seed=seed)
-    published = publish(events_client, REFERENCE_BUS_DEFAULT, stream)
+    published = publish(events_client, REFERENCE_BUS, stream)
     normal = [event for event in stream if event.kind == "normal"]
     again = random.Random(seed).sample(normal, round(len(normal) * duplicate_rate))
-    publish(events_client, REFERENCE_BUS_DEFAULT, again)
+    publish(events_client, REFERENCE_BUS, again)
     return published, again
 
 
@@ -260,7 +255,7 @@ def run_aws_demo(
         assembly = deploy_to_account(env, account, region, echo=lambda line: echo(f"  {line}"))
         consumers = deployed_consumers(session)
         echo(
-            f"[step] publish {events} CampaignBudgetChanged events to {REFERENCE_BUS_DEFAULT}, "
+            f"[step] publish {events} {BUDGET_CHANGED} events to {REFERENCE_BUS}, "
             "20% of them twice, 1 poison event, 1 event no rule matches"
         )
         published, republished = publish_demo_events(session, events=events)

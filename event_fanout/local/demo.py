@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import random
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from event_fanout.local.deploy import AwsSession, CdkApp, bootstrap, deploy, session_for
+from event_fanout.local.cdk_cli import CdkApp, bootstrap
+from event_fanout.local.deploy import deploy
 from event_fanout.local.publisher import (
-    REFERENCE_BUS_DEFAULT,
     Published,
     budget_stream,
     duplicate_deliveries,
@@ -32,12 +31,13 @@ from event_fanout.local.runner import (
     discover_mappings,
 )
 from event_fanout.local.server import LocalAws
-
-#: The reference app's stack and bus (``app.py`` / ``CampaignBudgetStack``).
-REFERENCE_STACK = "CampaignBudgets"
-#: The reference app as the CDK CLI runs it from an installed package (no cdk.json needed).
-REFERENCE_APP = f"{sys.executable} -m event_fanout.app_factory"
-REFERENCE_BUS = REFERENCE_BUS_DEFAULT
+from event_fanout.local.session import AwsSession, session_for
+from event_fanout.stacks.reference import (
+    BUDGET_CHANGED,
+    REFERENCE_APP,
+    REFERENCE_BUS,
+    REFERENCE_STACK,
+)
 
 Printer = Callable[[str], None]
 
@@ -138,7 +138,7 @@ def run_demo(
     try:
         with LocalAws(port=port, log_path=work_dir / "moto.log") as aws:
             echo(f"[step] local AWS (moto) on {aws.endpoint_url}")
-            echo("[step] cdk bootstrap + cdk deploy CampaignBudgets (the real CDK CLI)")
+            echo(f"[step] cdk bootstrap + cdk deploy {REFERENCE_STACK} (the real CDK CLI)")
             deploy_reference_stack(aws.environment, echo=lambda line: echo(f"  {line}"))
             session = session_for(aws.environment)
             mappings = discover_mappings(session, REFERENCE_STACK, work_dir / "functions")
@@ -149,7 +149,7 @@ def run_demo(
                     f"{m.max_concurrency or '-'}, timeout {m.function.timeout_seconds}s)"
                 )
             echo(
-                f"[step] publish {events} CampaignBudgetChanged events to {REFERENCE_BUS}, "
+                f"[step] publish {events} {BUDGET_CHANGED} events to {REFERENCE_BUS}, "
                 "20% delivered twice, 1 poison event, 1 event no rule matches"
             )
             result = publish_demo_stream(session, mappings, events=events)

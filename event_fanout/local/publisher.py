@@ -14,12 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-SOURCE = "ads.campaigns"
-BUDGET_CHANGED = "CampaignBudgetChanged"
-#: A source no rule of the reference stack matches (every rule filters on ads.campaigns).
-UNMATCHED_SOURCE = "ads.billing"
-#: The reference stack's bus.
-REFERENCE_BUS_DEFAULT = "ads-campaigns"
+from event_fanout.stacks.reference import BUDGET_CHANGED, EVENT_SOURCE, UNMATCHED_SOURCE
 
 
 @dataclass(frozen=True)
@@ -28,7 +23,7 @@ class StreamEvent:
 
     detail: dict[str, Any]
     kind: str = "normal"  # "normal" | "poison" | "unmatched"
-    source: str = SOURCE
+    source: str = EVENT_SOURCE
     detail_type: str = BUDGET_CHANGED
 
     def entry(self, bus_name: str) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from event_fanout.local.deploy import AwsSession
 from event_fanout.local.runner import DeployedMapping, MappingStats
+from event_fanout.local.session import AwsSession
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanOrEqualToThreshold": operator.ge,

@@ -48,7 +48,8 @@ from typing import Any, TextIO
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from event_fanout.local.deploy import EVENT_SOURCE_MAPPING_TYPE, AwsSession, resources_of_type
+from event_fanout.local.deployed_stacks import EVENT_SOURCE_MAPPING_TYPE, resources_of_type
+from event_fanout.local.session import AwsSession
 
 #: Longest a poll waits for the first message (SQS long polling).
 RECEIVE_WAIT_SECONDS = 1

@@ -23,10 +23,9 @@ from constructs import Construct
 from event_fanout.constructs.fanout import EventFanout
 from event_fanout.constructs.options import Idempotency
 from event_fanout.stacks.consumer_function import acknowledge, consumer_function, logs_key
+from event_fanout.stacks.reference import BUDGET_CHANGED, EVENT_SOURCE, REFERENCE_BUS
 
 HANDLERS_DIR = Path(__file__).parent / "handlers"
-EVENT_SOURCE = "ads.campaigns"
-BUDGET_CHANGED = "CampaignBudgetChanged"
 #: Budgets above this (account currency) are worth a notification.
 DEFAULT_NOTIFICATION_THRESHOLD = 1000
 
@@ -59,7 +58,7 @@ class CampaignBudgetStack(Stack):
         self.fanout = EventFanout(
             self,
             "Campaigns",
-            event_bus_name="ads-campaigns",
+            event_bus_name=REFERENCE_BUS,
             archive_retention=Duration.days(30),
             alarm_actions=[cloudwatch_actions.SnsAction(self.alarm_topic)],
             # A demo stack: tear down cleanly. Production stacks keep the default (retain).

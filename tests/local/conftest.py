@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from event_fanout.local.demo import REFERENCE_STACK, deploy_reference_stack
-from event_fanout.local.deploy import CdkApp
+from event_fanout.local.cdk_cli import CdkApp
+from event_fanout.local.demo import deploy_reference_stack
 from event_fanout.local.server import LocalAws
+from event_fanout.stacks.reference import REFERENCE_STACK
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from event_fanout.local.aws_demo import (
-    REFERENCE_STACK,
     account_and_region,
     consumer_states,
     deploy_to_account,
@@ -21,16 +20,17 @@ from event_fanout.local.aws_demo import (
     publish_demo_events,
     wait_until_drained,
 )
+from event_fanout.local.cdk_cli import DeployError
 from event_fanout.local.demo import drain
-from event_fanout.local.deploy import (
-    DeployError,
+from event_fanout.local.deployed_stacks import (
     delete_stack,
     disable_event_source_mappings,
-    session_for,
     stack_exists,
 )
 from event_fanout.local.runner import discover_mappings
 from event_fanout.local.server import LocalAws, environment
+from event_fanout.local.session import session_for
+from event_fanout.stacks.reference import REFERENCE_STACK
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from event_fanout.cli import main
-from event_fanout.local.deploy import CdkApp, DeployError, bootstrap, deploy
+from event_fanout.local.cdk_cli import CdkApp, DeployError, bootstrap
+from event_fanout.local.deploy import deploy
 from event_fanout.local.server import LocalAws
 
 pytestmark = pytest.mark.e2e

@@ -16,16 +16,13 @@ from typing import Any
 
 import pytest
 
-from event_fanout.local.demo import (
-    REFERENCE_STACK,
-    DemoResult,
-    drain,
-    publish_demo_stream,
-)
-from event_fanout.local.deploy import AwsSession, CdkApp, session_for
+from event_fanout.local.cdk_cli import CdkApp
+from event_fanout.local.demo import DemoResult, drain, publish_demo_stream
 from event_fanout.local.report import consumer_name, dead_letter_queue_url, queue_depth
 from event_fanout.local.runner import DeployedMapping, EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, environment
+from event_fanout.local.session import AwsSession, session_for
+from event_fanout.stacks.reference import REFERENCE_STACK
 
 pytestmark = pytest.mark.e2e
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from event_fanout.local.cdk_cli import CdkApp, bootstrap
 from event_fanout.local.demo import drain
-from event_fanout.local.deploy import CdkApp, bootstrap, deploy, session_for
+from event_fanout.local.deploy import deploy
 from event_fanout.local.runner import discover_mappings
 from event_fanout.local.server import LocalAws
+from event_fanout.local.session import session_for
 
 pytestmark = pytest.mark.e2e
 

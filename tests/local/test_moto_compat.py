@@ -15,15 +15,9 @@ from typing import Any
 import pytest
 
 from event_fanout.local import moto_compat
-from event_fanout.local.deploy import (
-    CdkApp,
-    DeployError,
-    bootstrap,
-    deploy,
-    resources_of_type,
-    session_for,
-    verify_stack_tree,
-)
+from event_fanout.local.cdk_cli import CdkApp, DeployError, bootstrap
+from event_fanout.local.deploy import deploy
+from event_fanout.local.deployed_stacks import resources_of_type
 from event_fanout.local.moto_compat import (
     cloudformation_models,
     cloudformation_names,
@@ -33,6 +27,8 @@ from event_fanout.local.moto_compat import (
 )
 from event_fanout.local.runner import EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, LocalAwsError, port_is_free
+from event_fanout.local.session import session_for
+from event_fanout.local.verification import verify_deployed, verify_stack_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -161,14 +157,12 @@ def test_runner_moves_poison_to_dlq_and_redrive_brings_it_back(
 def test_deploy_fails_loudly_when_resources_are_missing(
     local_aws: LocalAws, mini: Any, tmp_path: Path
 ) -> None:
-    from event_fanout.local import deploy as deploy_module
-
     app = CdkApp(stack_name=MINI_STACK, output_dir=tmp_path)
     (tmp_path / f"{MINI_STACK}.template.json").write_text(
         json.dumps({"Resources": {"NotThere": {"Type": "AWS::SQS::Queue"}}})
     )
     with pytest.raises(DeployError, match=r"1 of 1 resources were not deployed:\n.*NotThere"):
-        deploy_module.verify_deployed(session_for(local_aws.environment), app)
+        verify_deployed(session_for(local_aws.environment), app)
 
 
 NESTED_RESOURCE_ID = "ConsumersShard1NestedStackConsumersShard1NestedStackResource248082CF"

@@ -12,7 +12,7 @@ import pytest
 
 from event_fanout.app_factory import REFERENCE_CONTEXT
 from event_fanout.command import INSTALL_HINT
-from event_fanout.local.deploy import CDK_CLI_VERSION, CdkApp, DeployError, cdk_executable
+from event_fanout.local.cdk_cli import CDK_CLI_VERSION, CdkApp, DeployError, cdk_executable
 from tests.builders import REPO_ROOT
 
 

@@ -21,7 +21,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from event_fanout.command import INSTALL_HINT
-from event_fanout.local.deploy import cdk_executable
+from event_fanout.local.cdk_cli import cdk_executable
 from event_fanout.testing.snapshot import NormalizedTemplateExtension
 from tests.builders import REPO_ROOT
 
