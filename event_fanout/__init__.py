@@ -19,11 +19,15 @@ _EXPORTS: dict[str, str] = {
     "ConsumerAlarms": "event_fanout.constructs.consumer_alarms",
     "RuntimeLayer": "event_fanout.constructs.runtime_layer",
     "Idempotency": "event_fanout.constructs.options",
+    "ConsumerOptions": "event_fanout.constructs.options",
+    "ConsumerProps": "event_fanout.constructs.options",
     "EventFanoutConfigError": "event_fanout.errors",
 }
 
 __all__ = [
     "ConsumerAlarms",
+    "ConsumerOptions",
+    "ConsumerProps",
     "EventFanout",
     "EventFanoutConfigError",
     "FanoutConsumer",
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from event_fanout.constructs.consumer_alarms import ConsumerAlarms
     from event_fanout.constructs.fanout import EventFanout
     from event_fanout.constructs.idempotency_table import IdempotencyTable
-    from event_fanout.constructs.options import Idempotency
+    from event_fanout.constructs.options import ConsumerOptions, ConsumerProps, Idempotency
     from event_fanout.constructs.runtime_layer import RuntimeLayer
     from event_fanout.errors import EventFanoutConfigError
 

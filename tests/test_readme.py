@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from aws_cdk import Duration
 
-from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
+from event_fanout import EventFanout, EventFanoutConfigError, Idempotency
+from event_fanout.constructs.options import ConsumerProps
 from tests.builders import REPO_ROOT, new_stack
 from tests.library.test_validation import CASES, _add
 
@@ -48,9 +49,7 @@ def _signature_defaults(cls: type) -> dict[str, Any]:
     return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-@pytest.mark.parametrize(
-    "cls", [EventFanout, FanoutConsumer, Idempotency], ids=lambda c: c.__name__
-)
+@pytest.mark.parametrize("cls", [EventFanout, ConsumerProps, Idempotency], ids=lambda c: c.__name__)
 def test_documented_arguments_and_defaults_match_the_code(cls: type) -> None:
     documented = _documented(cls.__name__)
     actual = _signature_defaults(cls)
@@ -111,3 +110,28 @@ def _nag_table() -> str:
 
 def test_readme_lists_every_nag_acknowledgement_of_the_library() -> None:
     _check_marked_section("nag", _nag_table(), "nag table")
+
+
+def _docstring_defaults(cls: type) -> dict[str, str]:
+    """Parameter -> the ``Default: ...`` sentence closing its entry in the class docstring."""
+    doc = inspect.getdoc(cls) or ""
+    section = doc.split("Parameters\n----------\n", 1)[1].split("\n\n", 1)[0]
+    entries = re.findall(r"^(\w+):\n((?:    .*\n?)+)", section, re.M)
+    defaults = {}
+    for name, body in entries:
+        text = " ".join(body.split())
+        match = re.search(r"Default: (.*?)\.?$", text)
+        defaults[name] = match.group(1) if match else ""
+    return defaults
+
+
+@pytest.mark.parametrize("cls", [EventFanout, ConsumerProps, Idempotency], ids=lambda c: c.__name__)
+def test_docstrings_state_the_defaults_the_readme_and_the_code_do(cls: type) -> None:
+    """Each default has one source (the code); the docstring and README repeat it alike."""
+    documented = _documented(cls.__name__)
+    in_docstring = _docstring_defaults(cls)
+    assert set(in_docstring) == set(_signature_defaults(cls)), "docstring misses a parameter"
+    for name, cell in documented.items():
+        assert in_docstring[name].replace("`", "") == cell.replace("`", ""), (
+            f"{cls.__name__}.{name}"
+        )

@@ -4,11 +4,13 @@ from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import ConsumerAlarms
 from event_fanout.constructs.fanout import EventFanout
 from event_fanout.constructs.idempotency_table import IdempotencyTable
-from event_fanout.constructs.options import Idempotency
+from event_fanout.constructs.options import ConsumerOptions, ConsumerProps, Idempotency
 from event_fanout.constructs.runtime_layer import RuntimeLayer
 
 __all__ = [
     "ConsumerAlarms",
+    "ConsumerOptions",
+    "ConsumerProps",
     "EventFanout",
     "FanoutConsumer",
     "Idempotency",

@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from event_fanout.constructs.permissions import can_change_policy
-from event_fanout.constructs.validation import Validator
+from event_fanout.errors import ConfigProblem
 
 #: The encryption settings a fan-out queue may take.
 SUPPORTED_ENCRYPTION = (sqs.QueueEncryption.SQS_MANAGED, sqs.QueueEncryption.KMS)
@@ -41,25 +41,33 @@ def create_queue_key(
     )
 
 
-def check_encryption(
-    v: Validator, encryption: sqs.QueueEncryption | None, encryption_key: kms.IKey | None
-) -> None:
+def encryption_problems(
+    path: str, encryption: sqs.QueueEncryption | None, encryption_key: kms.IKey | None
+) -> list[ConfigProblem]:
     """The encryption props the fan-out and each consumer share: supported, and consistent."""
-    v.require(
-        encryption is None or encryption in SUPPORTED_ENCRYPTION,
-        "encryption",
-        encryption,
-        "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
-        "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
-        "unencrypted queues are not offered; pass KMS with or without encryption_key",
-    )
-    v.require(
-        encryption_key is None or encryption in (None, sqs.QueueEncryption.KMS),
-        "encryption_key",
-        encryption_key,
-        f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
-        "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
-    )
+    problems = []
+    if encryption is not None and encryption not in SUPPORTED_ENCRYPTION:
+        problems.append(
+            ConfigProblem(
+                path,
+                "encryption",
+                encryption,
+                "must be QueueEncryption.SQS_MANAGED or QueueEncryption.KMS",
+                "EventBridge cannot use the AWS-managed alias/aws/sqs key (KMS_MANAGED) and "
+                "unencrypted queues are not offered; pass KMS with or without encryption_key",
+            )
+        )
+    if encryption_key is not None and encryption not in (None, sqs.QueueEncryption.KMS):
+        problems.append(
+            ConfigProblem(
+                path,
+                "encryption_key",
+                encryption_key,
+                f"requires encryption=QueueEncryption.KMS, got encryption={encryption}",
+                "pass encryption=QueueEncryption.KMS with the key, or drop encryption_key",
+            )
+        )
+    return problems
 
 
 def key_for_undeliverable_queue(key: kms.IKey | None) -> kms.IKey | None:

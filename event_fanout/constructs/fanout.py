@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Unpack
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from event_fanout.constructs import nag_acknowledgements as nag
-from event_fanout.constructs.consumer import FanoutConsumer, check_bus_is_local
+from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
 from event_fanout.constructs.consumer_shards import (
     DEFAULT_RESOURCE_BUDGET,
@@ -27,14 +28,17 @@ from event_fanout.constructs.consumer_shards import (
     StablePlacement,
 )
 from event_fanout.constructs.encryption import (
-    check_encryption,
     create_queue_key,
+    encryption_problems,
     key_for_undeliverable_queue,
     queue_encryption_props,
 )
-from event_fanout.constructs.input_checks import FANOUT_ARGUMENTS, type_problems
-from event_fanout.constructs.lookups import events_principal
-from event_fanout.constructs.options import ConsumerOptions, FanoutMembership
+from event_fanout.constructs.input_checks import (
+    FANOUT_ARGUMENTS,
+    bus_location_problems,
+    type_problems,
+)
+from event_fanout.constructs.options import ConsumerOptions, FanoutMembership, HandlerOrFactory
 from event_fanout.constructs.permissions import (
     allow_rule_to_use_key,
     allow_rules_to_send,
@@ -47,7 +51,6 @@ from event_fanout.errors import EventFanoutConfigError
 #: What EventBridge accepts as the name of a custom bus it creates.
 BUS_NAME = re.compile(r"[A-Za-z0-9._\-]{1,256}")
 #: The keyword arguments ``add_consumer`` accepts.
-CONSUMER_OPTIONS = frozenset(ConsumerOptions.__annotations__)
 #: EventBridge's default quota of rules per bus.
 MAX_RULES_PER_BUS = 300
 
@@ -61,38 +64,47 @@ class EventFanout(Construct):
     Parameters
     ----------
     event_bus_name:
-        Name of the custom bus to create. Default: a generated name.
+        Name of the custom bus to create. Default: None (generated).
     event_bus:
         Attach to an existing bus instead (e.g. ``EventBus.from_event_bus_name``). Mutually
-        exclusive with ``event_bus_name``.
+        exclusive with ``event_bus_name``. Default: None.
     archive_retention:
         Keep every event on the bus for replay this long (``Duration.days(0)`` is "forever" in
-        EventBridge; ``None`` means no archive). Default 30 days: enough to rebuild a consumer
-        after a bug is found in next month's retro, not so long that it costs a fortune.
+        EventBridge; ``None`` means no archive): enough to rebuild a consumer after a bug is
+        found in next month's retro, not so long that it costs a fortune. Default: 30 days.
     alarm_actions:
         Where every alarm of the fan-out and its consumers notifies, on ALARM and on OK.
+        Default: ().
     undeliverable_retention_period:
-        Retention of the queue for events EventBridge could not deliver. Default 14 days.
+        Retention of the queue for events EventBridge could not deliver. Default: 14 days.
     removal_policy:
-        Applied to the undeliverable-events queue and passed to consumers by default.
+        Applied to the undeliverable-events queue and passed to consumers.
+        Default: None (CDK's defaults).
+    encryption:
+        ``SQS_MANAGED`` or ``KMS``; ``KMS`` without a key creates one shared by the fan-out's
+        queues. ``KMS_MANAGED`` is refused: EventBridge cannot use the AWS-managed key.
+        Default: None (KMS if ``encryption_key`` is given, else SQS-managed).
+    encryption_key:
+        Customer-managed key for the undeliverable-events queue and, by default, every
+        consumer's queues. Default: None.
+    consumers_per_stack:
+        At most this many consumers in one template; more is a synth-time error (raise
+        ``shards``). With ``allow_consumer_moves=True``: the fixed number of consumers per
+        template. Default: None (no count limit).
+    resource_budget:
+        Resources one template may hold (CloudFormation's limit is 500); a consumer that would
+        take a template past it is a synth-time error naming the fix. Default: 450.
     shards:
         Spread the consumers over this many nested stacks (``ConsumersShard1`` .. ``N``), each
         consumer's by a stable hash of its id: adding, removing or reordering consumers never
         moves another one (a moved consumer would get a new queue, DLQ and idempotency table).
-        Default ``None``: every consumer in the fan-out's own stack. Consumers in shards need
-        ``handler=`` a factory, so each function is created in its consumer's stack.
-    consumers_per_stack:
-        At most this many consumers in one template; more is a synth-time error (raise
-        ``shards``). Default: no count limit, only ``resource_budget``. With
-        ``allow_consumer_moves=True``: the fixed number of consumers per template.
-    resource_budget:
-        Resources one template may hold (CloudFormation's limit is 500); a consumer that would
-        take a template past it is a synth-time error naming the fix.
+        Consumers in shards need ``handler=`` a factory, so each function is created in its
+        consumer's stack. Default: None (every consumer in the fan-out's stack).
     allow_consumer_moves:
         Fill the fan-out's stack, then ``ConsumersShard1``, ``2``, ... in the order consumers are
         added, up to ``resource_budget`` (or ``consumers_per_stack``) each: no ``shards`` to
         choose, but removing or inserting a consumer moves every consumer after it into another
-        stack, replacing its queues and table. Default False.
+        stack, replacing its queues and table. Default: False.
 
     Attributes
     ----------
@@ -143,7 +155,7 @@ class EventFanout(Construct):
             "'Default', 'default') to attach to the default bus",
         )
         if event_bus is not None:
-            check_bus_is_local(v, self, event_bus)
+            v.extend(bus_location_problems(self, self.node.path, event_bus))
         v.require(
             not (event_bus is not None and event_bus_name is not None),
             "event_bus_name",
@@ -177,7 +189,7 @@ class EventFanout(Construct):
             "cannot be combined with allow_consumer_moves=True (which places consumers by order)",
             "drop one of them: shards for stable placement",
         )
-        check_encryption(v, encryption, encryption_key)
+        v.extend(encryption_problems(self.node.path, encryption, encryption_key))
         v.raise_if_any()
 
         self.alarm_actions = tuple(alarm_actions)
@@ -227,7 +239,7 @@ class EventFanout(Construct):
         allow_rules_to_send(
             self.undeliverable_events_queue,
             bus_rules,
-            principal=events_principal(scope),
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
             like=True,
         )
         admitting: list[IConstruct] = [self.undeliverable_events_queue]
@@ -259,8 +271,14 @@ class EventFanout(Construct):
         )
         self.consumers: dict[str, FanoutConsumer] = {}
 
-    def add_consumer(self, consumer_id: str, **options: Unpack[ConsumerOptions]) -> FanoutConsumer:
-        """Add a consumer; keyword arguments are :class:`FanoutConsumer`'s (``ConsumerOptions``).
+    def add_consumer(
+        self,
+        consumer_id: str,
+        *,
+        handler: HandlerOrFactory,
+        **options: Unpack[ConsumerOptions],
+    ) -> FanoutConsumer:
+        """Add a consumer; the keyword arguments are :class:`FanoutConsumer`'s but the bus.
 
         The fan-out supplies the bus, its undeliverable-events queue, its alarm actions and its
         removal policy unless the consumer overrides them.
@@ -272,15 +290,6 @@ class EventFanout(Construct):
         """
         props: dict[str, Any] = dict(options)
         v = Validator(self)
-        for unknown in sorted(set(props) - CONSUMER_OPTIONS - {"event_bus"}):
-            close = difflib.get_close_matches(unknown, CONSUMER_OPTIONS, n=1)
-            v.require(
-                False,
-                unknown,
-                props[unknown],
-                "is not an argument of add_consumer",
-                f"did you mean {close[0]}=?" if close else "see FanoutConsumer's arguments",
-            )
         v.require(
             consumer_id not in self.consumers,
             "consumer_id",
@@ -302,6 +311,7 @@ class EventFanout(Construct):
             "is set by the fan-out for its consumers",
             "drop event_bus from add_consumer(...)",
         )
+        props.pop("event_bus", None)
         v.raise_if_any()
         if self.rule_name_prefix is not None:
             given = props.get("rule_name")
@@ -322,17 +332,23 @@ class EventFanout(Construct):
         if "encryption" not in props and "encryption_key" not in props:
             props["encryption"] = self.encryption
             props["encryption_key"] = self.encryption_key
-        handler = props.get("handler")
         target = self._placement.next_scope(consumer_id)
         if isinstance(handler, Construct):
             self._require_same_stack(consumer_id, handler, target)
         created: list[Construct] = []
+        function = handler
         if callable(handler) and not isinstance(handler, Construct):
             factory: Callable[[Construct], lambda_.IFunction] = handler
             handler_scope = Construct(target, f"{consumer_id}Handler")
-            props["handler"] = factory(handler_scope)
+            function = factory(handler_scope)
             created.append(handler_scope)
-        consumer = FanoutConsumer(target, consumer_id, event_bus=self.event_bus, **props)
+        consumer = FanoutConsumer(
+            target,
+            consumer_id,
+            event_bus=self.event_bus,
+            handler=typing.cast(lambda_.IFunction, function),
+            **props,
+        )
         # A handler built elsewhere gets the event source mapping in its own stack.
         self._placement.placed([consumer, *created], extra=0 if created else 1)
         self.consumers[consumer_id] = consumer

@@ -288,6 +288,34 @@ def _unresolved(value: Any) -> bool:
         return False
 
 
+# -- buses ------------------------------------------------------------------------------------
+
+
+def bus_location_problems(
+    scope: Construct, path: str, event_bus: events.IEventBus
+) -> list[ConfigProblem]:
+    """A rule can only be created on a bus of its own account and region."""
+    stack = Stack.of(scope)
+    bus_env = event_bus.env
+    return [
+        ConfigProblem(
+            path,
+            "event_bus",
+            event_bus,
+            f"is in {what} {theirs}, but this stack deploys to {what} {ours}: the rule (and the "
+            "archive) would be created on a bus of this stack's own account and region",
+            "deploy the fan-out in the bus's account and region, or forward the events to a "
+            "bus of this account with a rule on the central bus (cross-account consumers are "
+            "not supported yet)",
+        )
+        for what, theirs, ours in (
+            ("account", bus_env.account, stack.account),
+            ("region", bus_env.region, stack.region),
+        )
+        if not _unresolved(theirs) and not _unresolved(ours) and theirs != ours
+    ]
+
+
 # -- SQS message group ids -------------------------------------------------------------------
 
 #: What SQS accepts in a MessageGroupId: letters, digits and punctuation, 1-128 characters.

@@ -1,18 +1,21 @@
-"""Memoized construct lookups that would otherwise cost a jsii round trip per consumer.
+"""The jsii shortcuts that pay: facts read once instead of once per consumer.
 
-In Python every ``Stack.of``, ``node.path`` or ``stack.region`` is a request to the Node.js
-jsii kernel and back. A fan-out asks the same questions for every consumer (all consumers of
-one fan-out share a scope, a stack and a bus), so answers are cached per object. The cached
-facts never change once a construct exists: a construct cannot move to another parent, and a
-stack's account, region and partition are fixed when it is created.
+In Python every ``Stack.of``, ``stack.region`` or ``duration.to_seconds()`` is a request to the
+Node.js jsii kernel and back. A fan-out asks the same questions for every consumer (all
+consumers of one fan-out share a scope, a stack, the default Durations and usually a runtime),
+so these three answers are cached. Together they save about 5 % of synth time at 50 consumers
+(paired runs of ``benchmarks/synth_comparison.py``, docs/performance.md); every other lookup
+the constructs make is the plain aws-cdk-lib call, since caching it saved under 1 % each.
 
-Weak keys: the caches do not keep an app alive after its last use (tests build many apps).
+The cached facts never change once an object exists: a construct cannot move to another
+parent, a stack's account, region and partition are fixed when it is created, and Durations
+and runtimes are immutable.
 
-Objects created on the Node.js side (a function's ``runtime``, ``architecture`` and
-``timeout``, static members such as ``Runtime.PYTHON_3_14``, every ``Duration``) come back as a
-new Python proxy on every read, so Python identity cannot key them: their caches key by
-:func:`jsii_identity`, the kernel's reference to the JavaScript object (never reused within a
-process), and hold only immutable facts (a runtime's name, a Duration's seconds).
+Objects created on the Node.js side (a function's ``runtime`` and ``timeout``, static members
+such as ``Runtime.PYTHON_3_14``, every ``Duration``) come back as a new Python proxy on every
+read, so Python identity cannot key them: their caches key by :func:`jsii_identity`, the
+kernel's reference to the JavaScript object (never reused within a process). Stacks key a
+weak dictionary: the cache does not keep an app alive after its last use (tests build many).
 """
 
 from __future__ import annotations
@@ -21,11 +24,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Duration, Stack
-from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 
@@ -40,12 +40,6 @@ class StackFacts:
 
 
 _STACK_OF: Final[weakref.WeakKeyDictionary[Construct, StackFacts]] = weakref.WeakKeyDictionary()
-_PATH_OF: Final[weakref.WeakKeyDictionary[Construct, str]] = weakref.WeakKeyDictionary()
-_BUS_NAME: Final[weakref.WeakKeyDictionary[events.IEventBus, str]] = weakref.WeakKeyDictionary()
-_QUEUE_ARN: Final[weakref.WeakKeyDictionary[sqs.IQueue, str]] = weakref.WeakKeyDictionary()
-_EVENTS_PRINCIPAL: Final[weakref.WeakKeyDictionary[Stack, iam.ServicePrincipal]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def stack_facts(scope: Construct) -> StackFacts:
@@ -58,54 +52,38 @@ def stack_facts(scope: Construct) -> StackFacts:
     return facts
 
 
-def path_of(scope: Construct) -> str:
-    """``scope.node.path``, cached per scope."""
-    path = _PATH_OF.get(scope)
-    if path is None:
-        path = scope.node.path
-        _PATH_OF[scope] = path
-    return path
+def seconds_of(value: Duration | None) -> int | None:
+    """Return whole seconds of a Duration, or None when absent or unresolved (a token)."""
+    if value is None:
+        return None
+    key = jsii_identity(value)
+    if key is not None and key in _SECONDS:
+        return _SECONDS[key]
+    try:
+        seconds = value.to_seconds()
+    except RuntimeError:
+        # A token Duration in another unit (``Duration.days(param)``) cannot be converted.
+        seconds = None
+    result = None if seconds is None or is_token_number(seconds) else int(seconds)
+    if key is not None:
+        _SECONDS[key] = result
+    return result
 
 
-def child_path(scope: Construct, child_id: str) -> str:
-    """The path a child ``child_id`` of ``scope`` has, without asking the kernel."""
-    parent = path_of(scope)
-    return f"{parent}/{child_id}" if parent else child_id
+#: ``seconds_of`` per Duration, keyed by its jsii reference: defaults are module-level Durations
+#: shared by every consumer, and a function's ``timeout`` comes back as a new proxy of the
+#: Duration it was given.
+_SECONDS: Final[dict[str, int | None]] = {}
 
 
-def bus_name(bus: events.IEventBus) -> str:
-    """``bus.event_bus_name`` (a token for a created bus), cached per bus."""
-    name = _BUS_NAME.get(bus)
-    if name is None:
-        name = bus.event_bus_name
-        _BUS_NAME[bus] = name
-    return name
+def is_token_number(value: float) -> bool:
+    """Whether a number is a CDK token; a Python ``int`` never is (number tokens are floats).
 
-
-def queue_arn_of(queue: sqs.IQueue) -> str:
-    """``queue.queue_arn`` (a token for a created queue), cached per queue.
-
-    The fan-out's undeliverable-events queue is the dead-letter queue of every consumer's rule.
+    jsii hands back a whole JavaScript number as an ``int``: only a float needs the kernel call.
     """
-    arn = _QUEUE_ARN.get(queue)
-    if arn is None:
-        arn = queue.queue_arn
-        _QUEUE_ARN[queue] = arn
-    return arn
-
-
-def events_principal(scope: Construct) -> iam.ServicePrincipal:
-    """``ServicePrincipal("events.amazonaws.com")``, one per stack.
-
-    A principal is a value: statements only read its policy fragment, rendered when the
-    template is, so the queue policies of one stack can share it.
-    """
-    stack = stack_facts(scope).stack
-    principal = _EVENTS_PRINCIPAL.get(stack)
-    if principal is None:
-        principal = iam.ServicePrincipal("events.amazonaws.com")
-        _EVENTS_PRINCIPAL[stack] = principal
-    return principal
+    if isinstance(value, int):
+        return False
+    return bool(Token.is_unresolved(value))
 
 
 @dataclass(frozen=True)
@@ -117,7 +95,6 @@ class RuntimeFacts:
 
 
 _RUNTIMES: Final[dict[str, RuntimeFacts]] = {}
-_ARCHITECTURE_NAMES: Final[dict[str, str]] = {}
 
 
 def runtime_facts(runtime: lambda_.Runtime) -> RuntimeFacts:
@@ -131,17 +108,6 @@ def runtime_facts(runtime: lambda_.Runtime) -> RuntimeFacts:
     return facts
 
 
-def architecture_name(architecture: lambda_.Architecture) -> str:
-    """``architecture.name`` (``x86_64`` or ``arm64``), read once per architecture object."""
-    key = jsii_identity(architecture)
-    name = _ARCHITECTURE_NAMES.get(key) if key else None
-    if name is None:
-        name = architecture.name
-        if key:
-            _ARCHITECTURE_NAMES[key] = name
-    return name
-
-
 def jsii_identity(obj: object) -> str | None:
     """The jsii kernel's reference to the JavaScript object behind ``obj`` (None if it has none).
 
@@ -151,32 +117,3 @@ def jsii_identity(obj: object) -> str | None:
     ref = getattr(obj, "__jsii_ref__", None)
     identity = getattr(ref, "ref", None)
     return identity if isinstance(identity, str) else None
-
-
-_DURATIONS: Final[dict[int, Duration]] = {}
-
-
-def seconds_duration(seconds: int) -> Duration:
-    """``Duration.seconds(seconds)``, one object per value (Durations are immutable)."""
-    duration = _DURATIONS.get(seconds)
-    if duration is None:
-        duration = Duration.seconds(seconds)
-        _DURATIONS[seconds] = duration
-    return duration
-
-
-_HUMAN: Final[dict[str, str]] = {}
-
-
-def human_duration(value: Duration) -> str:
-    """``value.to_human_string()``, read once per Duration (Durations are immutable).
-
-    Defaults are module-level Durations shared by every consumer.
-    """
-    key = jsii_identity(value)
-    text = _HUMAN.get(key) if key else None
-    if text is None:
-        text = value.to_human_string()
-        if key:
-            _HUMAN[key] = text
-    return text

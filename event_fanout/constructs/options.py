@@ -1,8 +1,9 @@
-"""Option groups passed to the constructs, and the typed keyword arguments of ``add_consumer``."""
+"""What the constructs are built from: option groups, consumer props and their typed keywords."""
 
-from collections.abc import Callable, Sequence
+import difflib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Required, TypedDict
+from typing import Any, Final, Required, TypedDict
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -13,6 +14,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from event_fanout.constructs.runtime_layer import POWERTOOLS_LAYER_VERSION
+from event_fanout.errors import ConfigProblem, EventFanoutConfigError
 from event_fanout.runtime.constants import DEFAULT_IDEMPOTENCY_KEY_PATH
 
 
@@ -27,23 +30,27 @@ class Idempotency:
         the event ``id``, catches EventBridge and SQS redeliveries; a business key such as
         ``"[detail.campaignId, detail.version]"`` also catches the same fact published twice.
         Never the SQS ``messageId``: duplicates of one event arrive as different messages.
+        Default: 'id'.
     expires_after:
-        How long a handled key suppresses duplicates. Default: the longest a message can still be
-        delivered (Powertools' own default of one hour would let a redrive reprocess everything):
-        the dead-letter queue's retention for a standard queue (its DLQ keeps the original enqueue
-        time), source retention + DLQ retention for a FIFO queue (its DLQ resets it). A shorter
-        value is a synth warning that prints the lifetime.
+        How long a handled key suppresses duplicates. By default, the longest a message can still
+        be delivered (Powertools' own default of one hour would let a redrive reprocess
+        everything): the dead-letter queue's retention for a standard queue (its DLQ keeps the
+        original enqueue time), source retention + DLQ retention for a FIFO queue (its DLQ
+        resets it). A shorter value is a synth warning that prints the lifetime.
+        Default: None (the message lifetime).
     payload_validation_path:
         Optional JMESPath whose value must be identical when a key repeats; a mismatch (the same
         key carrying different data) fails the record instead of silently skipping it.
+        Default: None.
     existing_table:
         Share an existing table (partition key ``id``, TTL ``expiration``) instead of creating one
         per consumer. One table per consumer is the least-privilege default.
+        Default: None (one table per consumer).
     key_prefix:
-        Prefix of this consumer's records in the table. Default: the consumer's id. Set it when
-        consumers with the same id (in two fan-outs) share one ``existing_table``: two consumers
-        writing one table under one prefix would skip each other's events as duplicates, so that
-        is a synth-time error.
+        Prefix of this consumer's records in the table. Set it when consumers with the same id
+        (in two fan-outs) share one ``existing_table``: two consumers writing one table under one
+        prefix would skip each other's events as duplicates, so that is a synth-time error.
+        Default: None (the consumer's id).
 
     """
 
@@ -82,16 +89,15 @@ HandlerOrFactory = lambda_.IFunction | Callable[[Construct], lambda_.IFunction]
 
 
 class ConsumerOptions(TypedDict, total=False):
-    """The keyword arguments of ``EventFanout.add_consumer``: :class:`FanoutConsumer`'s, typed.
+    """The keyword arguments of a consumer besides its bus and handler, typed.
 
-    ``add_consumer(id, **options: Unpack[ConsumerOptions])`` lets mypy and pyright reject a
-    misspelled argument (``batch_sise=10``) or a wrong type, which ``**props: Any`` let through.
-    The defaults are those of :class:`FanoutConsumer`'s signature (their one source);
-    ``tests/library/test_consumer_options.py`` keeps the two lists equal. ``event_bus`` is not
-    here: the fan-out sets it. ``handler`` may also be a factory ``(scope) -> Function``.
+    ``FanoutConsumer(scope, id, event_bus=..., handler=..., **options)`` and
+    ``EventFanout.add_consumer(id, handler=..., **options)`` both take them as
+    ``**options: Unpack[ConsumerOptions]``, so mypy and pyright reject a misspelled argument
+    (``batch_sise=10``) or a wrong type. What each means and its default: :class:`ConsumerProps`
+    (their one source); ``tests/library/test_consumer_options.py`` keeps the two lists equal.
     """
 
-    handler: Required[HandlerOrFactory]
     event_pattern: Required[events.EventPattern]
     batch_size: int
     max_batching_window: Duration | None
@@ -115,3 +121,152 @@ class ConsumerOptions(TypedDict, total=False):
     encryption_key: kms.IKey | None
     rule_name: str | None
     fanout: FanoutMembership | None
+
+
+#: The default idempotency options. Compared by identity: a non-Python handler gets a table only
+#: when one is asked for (the runtime that uses it is Python's).
+DEFAULT_IDEMPOTENCY = Idempotency()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerProps:
+    """Everything one consumer is built from, with the defaults (their one source).
+
+    Parameters
+    ----------
+    event_bus:
+        The bus the rule listens on. Default: required (set by the fan-out).
+    handler:
+        The consumer function. Its ``timeout`` drives the queue's visibility timeout; it receives
+        the idempotency environment and, for Python runtimes, the runtime layers.
+        Default: required.
+    event_pattern:
+        Which events this consumer receives. Must name at least one field. Default: required.
+    batch_size:
+        Records per invocation, 1-10,000 (FIFO: 1-10). Above 10 needs ``max_batching_window``.
+        Default: 10.
+    max_batching_window:
+        How long Lambda gathers a batch (up to 5 minutes). Default: None.
+    max_concurrency:
+        Cap on concurrent invocations from this queue (2-1000). Default: None (no cap).
+    max_receive_count:
+        Deliveries before a message moves to the DLQ (1-1000). Default: 5.
+    visibility_timeout:
+        Override of the derived value; must be at least function timeout + batching window.
+        Default: None (6 x function timeout + batching window).
+    retention_period:
+        Source queue retention. Default: 4 days.
+    dead_letter_retention_period:
+        DLQ retention, must exceed ``retention_period``. Default: 14 days.
+    fifo:
+        FIFO queue and DLQ (content-based deduplication on). Default: False.
+    message_group_id:
+        Required with ``fifo=True``: EventBridge sends every event with this fixed group id (a
+        rule's SQS target cannot derive it from the event), so FIFO means strict order.
+        Default: None.
+    idempotency:
+        Options of the idempotency table; ``None`` disables it (no table, no environment).
+        Default: Idempotency().
+    max_message_age:
+        Age of the oldest queued message that raises the lag alarm. Default: 5 minutes.
+    alarm_actions:
+        Where alarms notify (ALARM and OK). Default: () (the fan-out's).
+    target_dead_letter_queue:
+        Where EventBridge sends events it could not deliver. Default: None (the fan-out's, or
+        its own).
+    retry_attempts:
+        EventBridge's delivery retries (0-185). EventBridge's maximum by default: a throttled
+        queue should delay events, not drop them. Default: 185.
+    max_event_age:
+        How long EventBridge keeps retrying (1 minute-24 hours). Default: 1 day.
+    attach_runtime_layers:
+        Attach the Powertools layer (pinned version) and the ``event_fanout.runtime`` layer to a
+        Python handler. Default: True.
+    powertools_layer_version:
+        Version of the AWS-published Powertools v3 layer. Default: 38.
+    removal_policy:
+        Applied to the queues and the idempotency table. Default: None (retain the table,
+        destroy the queues).
+    encryption:
+        ``SQS_MANAGED`` or ``KMS``; ``KMS`` without a key creates one for this consumer.
+        Default: None (the fan-out's; KMS if ``encryption_key`` is given, else SQS-managed).
+    encryption_key:
+        Customer-managed key of the queue and DLQ. Default: None (the fan-out's).
+    rule_name:
+        Physical name of the rule. Derived from the construct path when a key policy must name
+        the rule; on a bus it did not create, ``EventFanout`` names its rules so its
+        undeliverable-events queue admits only its own rules. Default: None (generated).
+    fanout:
+        What the fan-out this consumer belongs to hands it: its name (the ``service`` dimension
+        of the runtime's metrics) and the queues and keys whose policies already admit its
+        rules. Default: None (set by the fan-out).
+
+    """
+
+    event_bus: events.IEventBus
+    handler: lambda_.IFunction
+    event_pattern: events.EventPattern
+    batch_size: int = 10
+    max_batching_window: Duration | None = None
+    max_concurrency: int | None = None
+    max_receive_count: int = 5
+    visibility_timeout: Duration | None = None
+    retention_period: Duration = Duration.days(4)
+    dead_letter_retention_period: Duration = Duration.days(14)
+    fifo: bool = False
+    message_group_id: str | None = None
+    idempotency: Idempotency | None = DEFAULT_IDEMPOTENCY
+    max_message_age: Duration = Duration.minutes(5)
+    alarm_actions: Sequence[cloudwatch.IAlarmAction] = ()
+    target_dead_letter_queue: sqs.IQueue | None = None
+    retry_attempts: int = 185
+    max_event_age: Duration = Duration.hours(24)
+    attach_runtime_layers: bool = True
+    powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
+    removal_policy: RemovalPolicy | None = None
+    encryption: sqs.QueueEncryption | None = None
+    encryption_key: kms.IKey | None = None
+    rule_name: str | None = None
+    fanout: FanoutMembership | None = None
+
+
+#: The arguments ``ConsumerOptions`` carries (every prop but the bus and the handler).
+CONSUMER_OPTIONS: Final = frozenset(ConsumerOptions.__annotations__)
+
+
+def consumer_props(
+    path: str,
+    *,
+    event_bus: events.IEventBus,
+    handler: lambda_.IFunction,
+    options: Mapping[str, Any],
+) -> ConsumerProps:
+    """Pack a consumer's arguments, refusing an unknown or missing one with the fix.
+
+    mypy rejects a misspelled keyword; a caller without a type checker gets this error (with the
+    closest known name) instead of a ``TypeError`` from the dataclass.
+    """
+    problems = [
+        ConfigProblem(
+            path,
+            unknown,
+            options[unknown],
+            "is not an argument of a fan-out consumer",
+            f"did you mean {close[0]}=?" if close else "see ConsumerProps' arguments",
+        )
+        for unknown in sorted(set(options) - CONSUMER_OPTIONS)
+        for close in [difflib.get_close_matches(unknown, CONSUMER_OPTIONS, n=1)]
+    ]
+    if "event_pattern" not in options:
+        problems.append(
+            ConfigProblem(
+                path,
+                "event_pattern",
+                None,
+                "is required",
+                'pass event_pattern=EventPattern(source=["..."])',
+            )
+        )
+    if problems:
+        raise EventFanoutConfigError(problems)
+    return ConsumerProps(event_bus=event_bus, handler=handler, **options)

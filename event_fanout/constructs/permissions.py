@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from event_fanout.constructs.lookups import bus_name, queue_arn_of, stack_facts
+from event_fanout.constructs.lookups import stack_facts
 
 
 def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> str:
@@ -28,7 +28,7 @@ def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> s
     the rule, the rule on the queue, the queue on the key, a cycle CloudFormation refuses.
     """
     facts = stack_facts(scope)  # cached per scope: consumers pass the scope they share
-    name = bus_name(event_bus)
+    name = event_bus.event_bus_name
     path = rule_name if name == "default" else f"{name}/{rule_name}"
     return f"arn:{facts.partition}:events:{facts.region}:{facts.account}:rule/{path}"
 
@@ -138,7 +138,7 @@ def allow_rules_to_send(
     ``add_to_resource_policy`` with the same statement: that method returns a struct, which
     jsii reads back field by field (two round trips per queue), the grant an object reference.
     """
-    arn = queue_arn_of(queue)
+    arn = queue.queue_arn
     actions = ["sqs:SendMessage"]
     iam.Grant.add_statement_to_resource_policy(
         statement=iam.PolicyStatement(

@@ -6,7 +6,6 @@ import atexit
 import functools
 import shutil
 import tempfile
-import weakref
 from pathlib import Path
 
 from aws_cdk import Annotations, Aws, CfnMapping, Stack, Token
@@ -15,12 +14,11 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 import event_fanout
-from event_fanout.constructs.lookups import architecture_name, runtime_facts, stack_facts
+from event_fanout.constructs.lookups import runtime_facts
 from event_fanout.constructs.powertools_layer import INDEPENDENTLY_NUMBERED, publisher_account
 from event_fanout.constructs.validation import Validator
 
 #: The runtime layer of each stack, so the lookup costs no jsii call after the first consumer.
-_LAYERS: weakref.WeakKeyDictionary[Stack, RuntimeLayer] = weakref.WeakKeyDictionary()
 
 #: Powertools for AWS Lambda (Python) v3 layer version attached by default. Pinned so a deploy is
 #: reproducible; pass ``powertools_layer_version=`` to move. Its Powertools release is
@@ -59,7 +57,7 @@ def powertools_layer_arn(
     """
     # "python3.12" -> "python312"
     python = runtime_facts(runtime or function.runtime).name.replace(".", "")
-    arch = architecture_name(function.architecture)  # "x86_64" | "arm64"
+    arch = function.architecture.name  # "x86_64" | "arm64"
     region = region or Stack.of(scope).region
     account = _publisher_account(scope, region, version)
     return (
@@ -202,10 +200,6 @@ class RuntimeLayer(Construct):
     @classmethod
     def of(cls, scope: Construct) -> RuntimeLayer:
         """Return the stack's runtime layer, creating it on first use."""
-        stack = stack_facts(scope).stack
-        layer = _LAYERS.get(stack)
-        if layer is None:
-            existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-            layer = existing if isinstance(existing, RuntimeLayer) else cls(stack, cls.CONSTRUCT_ID)
-            _LAYERS[stack] = layer
-        return layer
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        return existing if isinstance(existing, RuntimeLayer) else cls(stack, cls.CONSTRUCT_ID)

@@ -1,9 +1,11 @@
-"""``add_consumer`` is typed like ``FanoutConsumer``: mypy and synth both reject misspellings."""
+"""Both ways to add a consumer are typed: mypy and synth reject misspelled arguments."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import textwrap
+import typing
 from pathlib import Path
 
 import pytest
@@ -11,19 +13,45 @@ from aws_cdk import aws_events as events
 from mypy import api as mypy_api
 
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer
-from event_fanout.constructs.options import ConsumerOptions
+from event_fanout.constructs.options import ConsumerOptions, ConsumerProps
 from tests.builders import REPO_ROOT, new_function, new_stack
 
 PATTERN = events.EventPattern(source=["a"])
 
 
-def test_consumer_options_are_the_constructs_arguments() -> None:
-    """One list of names: the TypedDict cannot drift from the signature (the defaults' source)."""
-    parameters = inspect.signature(FanoutConsumer.__init__).parameters
-    construct_args = set(parameters) - {"self", "scope", "construct_id", "event_bus"}
-    assert set(ConsumerOptions.__annotations__) == construct_args
-    required = {n for n, p in parameters.items() if p.default is inspect.Parameter.empty}
-    assert ConsumerOptions.__required_keys__ == required & construct_args
+def test_consumer_options_are_the_props_with_their_types() -> None:
+    """Two lists, kept equal: the TypedDict (typing) cannot drift from the props (defaults)."""
+    props = {f.name: f for f in dataclasses.fields(ConsumerProps)}
+    options = typing.get_type_hints(ConsumerOptions)
+    assert set(options) == set(props) - {"event_bus", "handler"}
+    props_types = typing.get_type_hints(ConsumerProps)
+    for name, hint in options.items():
+        assert hint == props_types[name], name
+    required = {n for n, f in props.items() if f.default is dataclasses.MISSING}
+    assert ConsumerOptions.__required_keys__ == required - {"event_bus", "handler"}
+
+
+def test_the_constructs_take_the_bus_the_handler_and_the_options() -> None:
+    construct = inspect.signature(FanoutConsumer.__init__).parameters
+    assert list(construct) == ["self", "scope", "construct_id", "event_bus", "handler", "options"]
+    add = inspect.signature(EventFanout.add_consumer).parameters
+    assert list(add) == ["self", "consumer_id", "handler", "options"]
+
+
+def test_fails_when_a_standalone_consumer_misses_its_pattern_or_misspells_an_argument() -> None:
+    stack = new_stack()
+    with pytest.raises(EventFanoutConfigError) as caught:
+        FanoutConsumer(  # type: ignore[call-arg]
+            stack,
+            "Audit",
+            event_bus=events.EventBus(stack, "Bus"),
+            handler=new_function(stack),
+            max_recieve_count=3,
+        )
+    message = str(caught.value)
+    assert "Test/Audit: event_pattern is required" in message
+    assert "max_recieve_count is not an argument" in message
+    assert "did you mean max_receive_count=?" in message
 
 
 def test_fails_when_an_argument_is_misspelled() -> None:

@@ -1,9 +1,9 @@
 """The caches that save jsii round trips answer for the object they were asked about, only.
 
-Each cache is keyed by what its answer depends on: a stack (the EventBridge principal), a queue
-(its ARN), the JavaScript object behind a proxy (a runtime's name, a Duration's seconds). These
-tests build look-alikes (two stacks, two apps, a runtime with the same name, equal Durations)
-that a wrongly keyed cache would confuse.
+Each cache is keyed by what its answer depends on: a scope (its stack's facts), the JavaScript
+object behind a proxy (a runtime's name, a Duration's seconds). These tests build look-alikes
+(two stacks, two apps, a runtime with the same name, equal Durations) that a wrongly keyed
+cache would confuse.
 """
 
 from __future__ import annotations
@@ -13,39 +13,23 @@ from typing import Any
 from aws_cdk import App, Duration, Environment, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from constructs import Construct
 
 from event_fanout import EventFanout
-from event_fanout.constructs.lookups import (
-    architecture_name,
-    events_principal,
-    human_duration,
-    jsii_identity,
-    queue_arn_of,
-    runtime_facts,
-)
-from event_fanout.constructs.validation import seconds_of
+from event_fanout.constructs.lookups import jsii_identity, runtime_facts, seconds_of, stack_facts
 from tests.builders import new_app, new_function, new_stack
 
 
-def test_events_principal_is_one_per_stack() -> None:
+def test_stack_facts_are_per_scope_and_app() -> None:
     app = App()
-    stack, other_stack = Stack(app, "A"), Stack(app, "B")
-    principal = events_principal(stack)
-    assert events_principal(Construct(stack, "Inner")) is principal
-    assert events_principal(other_stack) is not principal
-    assert events_principal(Stack(App(), "A")) is not principal  # same path, another app
-    assert principal.service == "events.amazonaws.com"
-
-
-def test_queue_arn_is_read_once_per_queue() -> None:
-    stack = new_stack()
-    first, second = sqs.Queue(stack, "First"), sqs.Queue(stack, "Second")
-    arn = queue_arn_of(first)
-    assert queue_arn_of(first) == arn == first.queue_arn
-    assert queue_arn_of(second) == second.queue_arn != arn
+    eu = Stack(app, "A", env=Environment(account="111111111111", region="eu-west-1"))
+    us = Stack(app, "B", env=Environment(account="222222222222", region="us-east-1"))
+    assert stack_facts(Construct(eu, "Inner")).stack is eu
+    assert (stack_facts(eu).region, stack_facts(eu).account) == ("eu-west-1", "111111111111")
+    assert (stack_facts(us).region, stack_facts(us).account) == ("us-east-1", "222222222222")
+    other_app = Stack(App(), "A", env=Environment(account="333333333333", region="eu-west-1"))
+    assert stack_facts(other_app).account == "333333333333"  # same path, another app
 
 
 def test_runtime_facts_follow_the_javascript_object_not_the_name() -> None:
@@ -61,15 +45,6 @@ def test_runtime_facts_follow_the_javascript_object_not_the_name() -> None:
     assert runtime_facts(node).family == lambda_.RuntimeFamily.NODEJS
 
 
-def test_architecture_name_per_architecture() -> None:
-    stack = new_stack()
-    arm = new_function(stack, "Arm").architecture
-    x86 = new_function(stack, "X86", architecture=lambda_.Architecture.X86_64).architecture
-    assert architecture_name(arm) == "arm64"
-    assert architecture_name(x86) == "x86_64"
-    assert architecture_name(arm) == "arm64"
-
-
 def test_duration_answers_are_per_duration() -> None:
     stack = new_stack()
     thirty, forty_five = Duration.seconds(30), Duration.seconds(45)
@@ -81,8 +56,6 @@ def test_duration_answers_are_per_duration() -> None:
     token = Duration.seconds(Token.as_number({"Ref": "Seconds"}))
     assert seconds_of(token) is None
     assert seconds_of(token) is None
-    assert human_duration(Duration.minutes(5)) == "5 minutes"
-    assert human_duration(Duration.hours(2)) == "2 hours"
 
 
 def test_jsii_identity_is_the_javascript_object() -> None:
