@@ -376,8 +376,7 @@ class FanoutConsumer(Construct):
         if not props.attach_runtime_layers:
             return
         function = typing.cast(lambda_.Function, props.handler)
-        runtime = function.runtime
-        facts = runtime_facts(runtime)
+        facts = runtime_facts(function.runtime)
         if facts.family != lambda_.RuntimeFamily.PYTHON:
             Annotations.of(self).add_info(
                 f"{facts.name} is not a Python runtime: no runtime layers attached."
@@ -385,13 +384,7 @@ class FanoutConsumer(Construct):
             return
         layers = RuntimeLayer.of(self._parent_scope)
         powertools = layers.powertools(
-            powertools_layer_arn(
-                self,
-                function,
-                props.powertools_layer_version,
-                runtime=runtime,
-                region=stack_facts(self._parent_scope).region,
-            )
+            powertools_layer_arn(self, function, props.powertools_layer_version)
         )
         function.add_layers(powertools, layers.layer_version)
 

@@ -27,7 +27,7 @@ def rule_arn(scope: Construct, event_bus: events.IEventBus, rule_name: str) -> s
     Written out rather than taken from the rule (a ``GetAtt``): the key policy would depend on
     the rule, the rule on the queue, the queue on the key, a cycle CloudFormation refuses.
     """
-    facts = stack_facts(scope)  # cached per scope: consumers pass the scope they share
+    facts = stack_facts(scope)
     name = event_bus.event_bus_name
     path = rule_name if name == "default" else f"{name}/{rule_name}"
     return f"arn:{facts.partition}:events:{facts.region}:{facts.account}:rule/{path}"
@@ -133,24 +133,14 @@ def allow_rules_to_send(
 
     ``like=True`` takes a wildcard pattern (every rule on one bus): one statement whatever the
     number of consumers, where one statement per rule would break SQS's 20-statement limit.
-
-    Added through ``Grant.add_statement_to_resource_policy``, which calls the queue's
-    ``add_to_resource_policy`` with the same statement: that method returns a struct, which
-    jsii reads back field by field (two round trips per queue), the grant an object reference.
     """
-    arn = queue.queue_arn
-    actions = ["sqs:SendMessage"]
-    iam.Grant.add_statement_to_resource_policy(
-        statement=iam.PolicyStatement(
+    queue.add_to_resource_policy(
+        iam.PolicyStatement(
             principals=[principal],
-            actions=actions,
-            resources=[arn],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
             conditions={("ArnLike" if like else "ArnEquals"): {"aws:SourceArn": source_arn}},
-        ),
-        resource=queue,
-        grantee=principal,
-        actions=actions,
-        resource_arns=[arn],
+        )
     )
 
 
@@ -171,11 +161,10 @@ def grant_idempotency_access(
 ) -> None:
     """Let the consumer run Powertools' idempotency calls on ``table``, and only those.
 
-    ``encryption_key`` is the table's (``table.encryption_key``); the caller passes it because
-    it often knows it without asking the jsii kernel.
+    ``encryption_key`` is the table's key (the consumer's, or ``table.encryption_key`` of a
+    shared table), granted the calls DynamoDB makes on the caller's behalf, spelled out.
     """
-    # The table's own grant: one round trip (reading table_arn for a Grant is two); it names
-    # the table (and its indexes and replicas, if any) and leaves the key to the caller.
+    # The table's own grant names the table (and its indexes and replicas, if any).
     table.grant(handler, *IDEMPOTENCY_TABLE_ACTIONS)
     if encryption_key is not None:
         encryption_key.grant(handler, *IDEMPOTENCY_KEY_ACTIONS)

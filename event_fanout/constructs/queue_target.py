@@ -20,9 +20,8 @@ from aws_cdk.interfaces import aws_events as events_refs
 class ConsumerQueueTarget:
     """Delivers matched events to ``queue``; undeliverable ones go to the dead-letter queue.
 
-    Takes the ARNs and the event age already resolved: ``bind`` runs as a callback from the
-    jsii kernel while the rule is built, and every read it made there was one more round trip
-    per consumer, for values the consumer has read anyway.
+    Takes the ARNs and the retry policy from the consumer, which has them at hand: ``bind``
+    only returns the target's CloudFormation shape.
     """
 
     def __init__(

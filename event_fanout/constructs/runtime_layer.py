@@ -14,11 +14,9 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 import event_fanout
-from event_fanout.constructs.lookups import runtime_facts
+from event_fanout.constructs.lookups import runtime_facts, stack_facts
 from event_fanout.constructs.powertools_layer import INDEPENDENTLY_NUMBERED, publisher_account
 from event_fanout.constructs.validation import Validator
-
-#: The runtime layer of each stack, so the lookup costs no jsii call after the first consumer.
 
 #: Powertools for AWS Lambda (Python) v3 layer version attached by default. Pinned so a deploy is
 #: reproducible; pass ``powertools_layer_version=`` to move. Its Powertools release is
@@ -36,9 +34,6 @@ def powertools_layer_arn(
     scope: Construct,
     function: lambda_.Function,
     version: int = POWERTOOLS_LAYER_VERSION,
-    *,
-    runtime: lambda_.Runtime | None = None,
-    region: str | None = None,
 ) -> str:
     """ARN of the AWS-published Powertools v3 layer matching the function's runtime and CPU.
 
@@ -47,7 +42,6 @@ def powertools_layer_arn(
     account of the stack's region (:mod:`event_fanout.constructs.powertools_layer`). For an
     environment-agnostic stack (a token region) the account is looked up at deploy time in a
     mapping of the stack, so one template works in any region that has the layer.
-    ``runtime`` and ``region`` save jsii calls when the caller already knows them.
 
     Raises
     ------
@@ -56,9 +50,9 @@ def powertools_layer_arn(
 
     """
     # "python3.12" -> "python312"
-    python = runtime_facts(runtime or function.runtime).name.replace(".", "")
+    python = runtime_facts(function.runtime).name.replace(".", "")
     arch = function.architecture.name  # "x86_64" | "arm64"
-    region = region or Stack.of(scope).region
+    region = stack_facts(scope).region
     account = _publisher_account(scope, region, version)
     return (
         f"arn:{_partition()}:lambda:{region}:{account}:layer:"
@@ -166,7 +160,7 @@ class RuntimeLayer(Construct):
         """The Powertools layer ``layer_arn`` imported once per stack, not once per consumer.
 
         An imported layer is only its ARN (no resource), so every function of the stack can
-        share it; each import is a jsii round trip.
+        share it (and a second import under the same id would clash).
         """
         layer = self._imported.get(layer_arn)
         if layer is None:
