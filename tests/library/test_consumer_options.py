@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import textwrap
 import typing
 from pathlib import Path
@@ -103,21 +104,27 @@ APP = """
 
     stack = Stack(App(), "Typed")
     fanout = EventFanout(stack, "Fanout")
-    fanout.add_consumer(
-        "Audit",
-        handler=fn,
-        event_pattern=events.EventPattern(source=["a"]),
-        {extra}
-    )
+    PATTERN = events.EventPattern(source=["a"])
+    WINDOW = Duration.seconds(2)
+    fanout.add_consumer("Correct", handler=fn, event_pattern=PATTERN, max_batching_window=WINDOW)
+    fanout.add_consumer("Misspelled", handler=fn, event_pattern=PATTERN, batch_sise=10)
+    fanout.add_consumer("WrongType", handler=fn, event_pattern=PATTERN, max_batching_window=2)
+    fanout.add_consumer("NoPattern", handler=fn)
 """
 
 
 def test_mypy_accepts_a_correct_call_and_rejects_misspellings_and_wrong_types(
     tmp_path: Path,
 ) -> None:
-    status, output = _mypy(tmp_path, APP.format(extra="max_batching_window=Duration.seconds(2),"))
-    assert status == 0, output
-    status, output = _mypy(tmp_path, APP.format(extra="batch_sise=10,"))
-    assert status == 1 and '"batch_sise"' in output, output
-    status, output = _mypy(tmp_path, APP.format(extra="max_batching_window=2,"))
-    assert status == 1 and "max_batching_window" in output, output
+    """One mypy run over four calls: each error on its own line, none on the correct call."""
+    status, output = _mypy(tmp_path, APP)
+    lines = textwrap.dedent(APP).splitlines()
+    errors = {
+        lines[int(line) - 1].split('"')[1]: message
+        for line, message in re.findall(r"app_under_check\.py:(\d+): error: (.*)", output)
+    }
+    assert status == 1, output
+    assert set(errors) == {"Misspelled", "WrongType", "NoPattern"}, output
+    assert '"batch_sise"' in errors["Misspelled"]
+    assert "max_batching_window" in errors["WrongType"]
+    assert "event_pattern" in errors["NoPattern"]
