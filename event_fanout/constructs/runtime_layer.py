@@ -160,14 +160,16 @@ class RuntimeLayer(Construct):
         """The Powertools layer ``layer_arn`` imported once per stack, not once per consumer.
 
         An imported layer is only its ARN (no resource), so every function of the stack can
-        share it (and a second import under the same id would clash).
+        share it (and a second import under the same id would clash). Found by its name and
+        version: in a stack whose region is a token, each consumer's ARN is a new token string
+        for the same layer.
         """
-        layer = self._imported.get(layer_arn)
+        # "arn:...:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38" -> its name:version
+        layer_id = "Powertools-" + layer_arn.rsplit(":layer:", 1)[-1].replace(":", "-v")
+        layer = self._imported.get(layer_id)
         if layer is None:
-            # "arn:...:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38" -> its name:version
-            layer_id = "Powertools-" + layer_arn.rsplit(":layer:", 1)[-1].replace(":", "-v")
             layer = lambda_.LayerVersion.from_layer_version_arn(self, layer_id, layer_arn)
-            self._imported[layer_arn] = layer
+            self._imported[layer_id] = layer
         return layer
 
     def accounts_mapping(self) -> CfnMapping:

@@ -14,7 +14,7 @@ from aws_cdk.assertions import Template
 
 from event_fanout import EventFanout
 from event_fanout.constructs.runtime_layer import POWERTOOLS_LAYER_VERSION
-from tests.builders import new_function, new_stack, only
+from tests.builders import new_app, new_function, new_stack, only
 from tests.library.conftest import Built
 
 PATTERN = events.EventPattern(source=["a"])
@@ -303,3 +303,31 @@ def test_an_environment_agnostic_stack_looks_the_publisher_up_at_deploy_time() -
     assert mapping["eu-west-1"] == {"account": "017000801446"}
     assert mapping["cn-north-1"] == {"account": "498634801083"}
     assert "cn-northwest-1" not in mapping
+
+
+@pytest.mark.parametrize("shards", [None, 2])
+def test_consumers_of_an_environment_agnostic_stack_share_one_powertools_import(
+    shards: int | None,
+) -> None:
+    """Each consumer's layer ARN there is a new token string: the import is found by name."""
+    stack = Stack(new_app(), "Agnostic")
+    fanout = EventFanout(stack, "Fanout", shards=shards)
+    for name in ("Audit", "Billing", "Shipping"):
+        fanout.add_consumer(
+            name,
+            handler=lambda scope: new_function(scope, "Fn"),
+            event_pattern=events.EventPattern(source=["a"]),
+        )
+    imports = [
+        c.node.path.rsplit("/", 2)[0]  # the stack holding EventFanoutRuntime/Powertools-...
+        for c in stack.node.find_all()
+        if c.node.id.startswith("Powertools-")
+    ]
+    assert len(imports) == len(set(imports)) == (len(fanout.shards) or 1), imports
+    functions = [
+        r
+        for template in [Template.from_stack(s).to_json() for s in (stack, *fanout.shards)]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert len(functions) == 3 and all(len(f["Properties"]["Layers"]) == 2 for f in functions)
