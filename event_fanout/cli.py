@@ -1,8 +1,9 @@
 """The ``event-fanout`` command: the local demo and the local AWS lifecycle.
 
-``event-fanout demo`` does everything in one go. The ``local`` group splits it up for
-exploring: ``up`` starts the emulator in the background, ``deploy`` deploys the reference stack
-into it, ``run`` publishes the demo stream and runs the consumers, ``down`` stops it.
+``event-fanout demo`` does everything in one go on the reference stack. The ``local`` group
+works on any CDK app, from its directory: ``up`` starts the emulator in the background,
+``deploy`` deploys (or updates) the app's stacks into it, ``run`` plays the consumers' event
+source mappings, ``down`` stops it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +21,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from event_fanout.local.cdk_cli import WORK_DIR_NAME, DeployError
+from event_fanout.local.cdk_cli import DeployError
+from event_fanout.local.project import (
+    EmulatorUnavailableError,
+    Project,
+    deployed_fanouts,
+    emulator_calls,
+    recorded_emulator,
+)
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment
-from event_fanout.stacks.reference import REFERENCE_STACK
 
 console = Console(width=max(110, Console().width))
-
-
-def state_dir() -> Path:
-    """The tooling's working directory in the current project: ``./.event-fanout``."""
-    return Path.cwd() / WORK_DIR_NAME
-
-
-def state_file() -> Path:
-    """Where ``local up`` records the background emulator (port, pid)."""
-    return state_dir() / "server.json"
 
 
 def _echo(line: str) -> None:
@@ -169,13 +167,14 @@ def _print_table(rows: list[Any]) -> None:
 
 @main.group()
 def local() -> None:
-    """Start, deploy to, run and stop the local emulator step by step."""
+    """Your CDK app on the local emulator: up, deploy, run, down (run from the app's directory)."""
 
 
 def _state() -> dict[str, Any]:
-    if not state_file().exists():
-        _fail("no local emulator is running: start one with `event-fanout local up`")
-    state: dict[str, Any] = json.loads(state_file().read_text())
+    state = recorded_emulator(Project.here())
+    if state is None:
+        _fail("no local emulator is running here: start one with `event-fanout local up`")
+        raise AssertionError  # unreachable: _fail exits
     return state
 
 
@@ -183,68 +182,157 @@ def _env() -> dict[str, str]:
     return aws_environment(f"http://localhost:{_state()['port']}")
 
 
+@contextlib.contextmanager
+def _emulator_guard() -> Iterator[None]:
+    """One line, and exit 1, when the emulator stops answering mid-command."""
+    endpoint = _env()["AWS_ENDPOINT_URL"]
+    try:
+        with emulator_calls(endpoint):
+            yield
+    except EmulatorUnavailableError as error:
+        _fail(str(error))
+
+
 @local.command()
 @click.option("--port", default=4566, show_default=True, help="Port on 127.0.0.1.")
 def up(port: int) -> None:
-    """Start the emulator in the background (state in .event-fanout/)."""
-    if state_file().exists():
-        _fail(f"an emulator is already recorded in {state_file()}: `event-fanout local down` first")
-    state_dir().mkdir(exist_ok=True)
-    aws = LocalAws(port=port, log_path=state_dir() / "moto.log")
+    """Start the emulator in the background (state and log in .event-fanout/)."""
+    project = Project.here()
+    state = recorded_emulator(project)
+    if state is not None:
+        _fail(
+            f"an emulator already runs for this app on port {state['port']} (pid {state['pid']}):"
+            " `event-fanout local down` first"
+        )
+    project.work_dir.mkdir(exist_ok=True)
+    aws = LocalAws(port=port, log_path=project.work_dir / "moto.log")
     try:
         aws.start()
     except LocalAwsError as error:
         _fail(str(error))
     assert aws.process is not None
-    state_file().write_text(json.dumps({"port": aws.port, "pid": aws.process.pid}))
+    project.state_file.write_text(json.dumps({"port": aws.port, "pid": aws.process.pid}))
     aws.process = None  # keep it running after this command exits
     console.print(
-        f"[green]✓[/] local AWS on http://localhost:{aws.port} (log: {state_dir()}/moto.log)"
+        f"[green]✓[/] local AWS on http://localhost:{aws.port} (log: {project.work_dir}/moto.log)"
     )
     console.print("  use it: " + " ".join(f"{k}={v}" for k, v in _env().items() if "AWS_" in k))
 
 
 @local.command("deploy")
-def deploy_command() -> None:
-    """Cdk bootstrap + cdk deploy the reference stack into the running emulator."""
-    from event_fanout.local.demo import deploy_reference_stack
+@click.argument("stacks", nargs=-1)
+def deploy_command(stacks: tuple[str, ...]) -> None:
+    """Deploy the app's stacks (all, or those named) into the running emulator, verified.
 
-    try:
-        deploy_reference_stack(_env(), echo=_echo)
-    except DeployError as error:
-        _fail(str(error))
-    console.print(f"[green]✓[/] {REFERENCE_STACK} deployed and verified")
+    A stack deployed before is updated in place: the queues, their messages and the
+    idempotency records of consumers the change leaves alone survive.
+    """
+    from event_fanout.local.deploy import deploy_project
+
+    with _emulator_guard():
+        try:
+            verified = deploy_project(_env(), Project.here().root, stacks, echo=_echo)
+        except DeployError as error:
+            _fail(str(error))
+            return
+    for fanout in deployed_fanouts(verified):
+        console.print(
+            f"[green]✓[/] {fanout.path}: {len(fanout.consumers)} consumers "
+            f"({', '.join(fanout.consumers)}), {fanout.rules} rules, {fanout.queues} queues, "
+            f"in {', '.join(sorted(fanout.stacks))}"
+        )
+    functions = sum(
+        1
+        for stack in verified
+        for kind in _resource_types(stack.template_path)
+        if kind == "AWS::Lambda::Function"
+    )
+    console.print(
+        f"[green]✓[/] {len(verified)} stack(s) deployed and verified, {functions} functions"
+    )
+
+
+def _resource_types(template_path: Path) -> list[str]:
+    template: dict[str, Any] = json.loads(template_path.read_text())
+    return [resource["Type"] for resource in template.get("Resources", {}).values()]
 
 
 @local.command()
-@click.option("--events", default=40, show_default=True)
-@click.option("--retry-delay", default=1, show_default=True)
-def run(events: int, retry_delay: int) -> None:
-    """Publish the demo stream to the deployed stack and run the consumers until drained."""
-    from event_fanout.local.demo import drain, publish_demo_stream
-    from event_fanout.local.report import consumer_figures
-    from event_fanout.local.runner import discover_mappings
+@click.option(
+    "--until-drained/--follow",
+    default=True,
+    show_default=True,
+    help="Stop once every queue is empty, or keep polling until Ctrl-C.",
+)
+@click.option("--timeout", default=300, show_default=True, help="--until-drained: seconds.")
+@click.option(
+    "--retry-delay",
+    default=1,
+    show_default=True,
+    help="Seconds before a failed record is retried (Lambda waits the visibility timeout).",
+)
+def run(until_drained: bool, timeout: int, retry_delay: int) -> None:
+    """Play every deployed SQS event source mapping of the app's Python consumers."""
+    from event_fanout.local.runner import EventSourceRunner
     from event_fanout.local.session import session_for
 
+    project = Project.here()
     session = session_for(_env())
     os.environ.update(_env())
-    try:
-        mappings = discover_mappings(session, REFERENCE_STACK, state_dir() / "functions")
-    except Exception as error:
-        _fail(f"cannot read the deployed stack ({error}); run `event-fanout local deploy`")
-        return
-    result = publish_demo_stream(session, mappings, events=events)
-    runner = drain(session, mappings, retry_delay=retry_delay, log_dir=state_dir() / "logs")
-    _print_table(consumer_figures(session, mappings, runner.stats, result.duplicate_copies))
+    with _emulator_guard():
+        try:
+            mappings = project.mappings(session)
+        except DeployError as error:
+            _fail(str(error))
+            return
+        runner = EventSourceRunner(
+            session, mappings, retry_delay=retry_delay, log_dir=project.work_dir / "logs"
+        )
+        for mapping in mappings:
+            console.print(
+                f"  {mapping.queue_name} -> {mapping.function.handler} (batch "
+                f"{mapping.batch_size}, window {mapping.batching_window_seconds} s)"
+            )
+        try:
+            if until_drained:
+                runner.run_until_drained(timeout=timeout)
+            else:
+                runner.run_forever(on_batch=_print_batch)
+        except TimeoutError as error:
+            _fail(str(error))
+        except KeyboardInterrupt:
+            console.print("stopped")
+    table = Table(title="Consumers")
+    for column in ("queue", "invocations", "records", "succeeded", "failed"):
+        table.add_column(column, justify="left" if column == "queue" else "right")
+    for mapping in mappings:
+        stats = runner.stats[mapping.uuid]
+        table.add_row(
+            mapping.queue_name,
+            str(stats.invocations),
+            str(stats.records),
+            str(stats.succeeded),
+            str(stats.failed),
+        )
+    console.print(table)
+    console.print(f"consumer logs: {project.work_dir / 'logs'}")
+
+
+def _print_batch(mapping: Any, count: int) -> None:
+    console.print(f"  {mapping.queue_name}: {count} record(s)", highlight=False)
 
 
 @local.command()
 def down() -> None:
     """Stop the background emulator (its state is discarded)."""
-    state = _state()
+    project = Project.here()
+    state = recorded_emulator(project)
+    if state is None:
+        _fail("no local emulator is running here (a stale record was removed, if any)")
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(int(state["pid"]), signal.SIGTERM)
-    state_file().unlink()
+    project.state_file.unlink()
     console.print("[green]✓[/] local AWS stopped")
 
 

@@ -52,12 +52,19 @@ class DemoResult:
 
 
 def deploy_reference_stack(
-    aws_env: Mapping[str, str], *, app: CdkApp | None = None, echo: Printer | None = None
+    aws_env: Mapping[str, str],
+    *,
+    app: CdkApp | None = None,
+    fresh: bool = False,
+    echo: Printer | None = None,
 ) -> CdkApp:
-    """Bootstrap the emulator and deploy the reference stack with the real CLI."""
+    """Bootstrap the emulator and deploy the reference stack with the real CLI.
+
+    ``fresh=True`` deletes a deployed reference stack first (see :func:`.deploy.deploy`).
+    """
     app = app or CdkApp(stack_name=REFERENCE_STACK, app=REFERENCE_APP)
     bootstrap(aws_env, app, echo=echo)
-    deploy(aws_env, app, echo=echo)
+    deploy(aws_env, app, fresh=fresh, echo=echo)
     return app
 
 

@@ -1,6 +1,6 @@
 """Deployed stacks as CloudFormation lists them: resources through nested stacks, failures.
 
-Also what the local flow does to a deployed stack: delete it (moto cannot update stacks) and
+Also what the local flow does to a deployed stack: delete it (for a fresh deploy) and
 disable moto's own event source mappings (the local runner plays them).
 """
 
@@ -105,7 +105,7 @@ def delete_stack(
     if not stack_exists(cloudformation, stack_name):
         return False
     if echo is not None:
-        echo(f"deleting the existing {stack_name} stack (the emulator cannot update stacks)")
+        echo(f"deleting the existing {stack_name} stack (a fresh deploy was asked for)")
     cloudformation.delete_stack(StackName=stack_name)
     deadline = time.monotonic() + timeout
     while stack_exists(cloudformation, stack_name):

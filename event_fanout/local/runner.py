@@ -339,6 +339,16 @@ class EventSourceRunner:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the consumer queues did not drain within {timeout:.0f} s")
 
+    def run_forever(
+        self, *, on_batch: Callable[[DeployedMapping, int], None] | None = None
+    ) -> None:
+        """Poll every mapping round-robin until interrupted (``KeyboardInterrupt``)."""
+        while True:
+            for mapping in self.mappings:
+                count = self.poll_once(mapping)
+                if count and on_batch is not None:
+                    on_batch(mapping, count)
+
     # -- invoking -----------------------------------------------------------------------------
 
     def invoke(self, mapping: DeployedMapping, event: dict[str, Any]) -> set[str]:

@@ -73,9 +73,14 @@ def verify_stack_tree(session: AwsSession, app: CdkApp) -> list[VerifiedStack]:
     A nested stack that moto reports COMPLETE may still lack resources, like any stack, so
     each nested template is compared with the deployed nested stack it names.
     """
+    return verify_tree(session, app.stack_name, app.template_path)
+
+
+def verify_tree(session: AwsSession, stack_name: str, template_path: Path) -> list[VerifiedStack]:
+    """:func:`verify_stack_tree` of a stack named by its name and its template's path."""
     cloudformation = session.client("cloudformation")
     verified: list[VerifiedStack] = []
-    pending = [(app.stack_name, app.template_path)]
+    pending = [(stack_name, template_path)]
     while pending:
         stack_name, template_path = pending.pop(0)
         stack = _verify_stack(session, cloudformation, stack_name, template_path)

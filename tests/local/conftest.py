@@ -43,7 +43,7 @@ def deploy_reference(
                 app=str(assembly),
                 output_dir=tmp_path_factory.mktemp("reference-redeploy"),
             )
-        deployed.append(deploy_reference_stack(local_aws.environment, app=app))
+        deployed.append(deploy_reference_stack(local_aws.environment, app=app, fresh=True))
         return app
 
     return deploy_fresh

@@ -464,3 +464,21 @@ def test_guard_rejects_a_changed_receive(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(fifo_order, "_RECEIVE_FINGERPRINT", "0" * 16)
     with pytest.raises(moto_compat.MotoCompatError, match="fifo_redelivery_order"):
         fifo_order.FIXES[0].check()
+
+
+@pytest.mark.parametrize(
+    ("constant", "fix"),
+    [
+        ("_RESOLVE_FINGERPRINT", "update_previous_parameters"),
+        ("_NESTED_UPDATE_FINGERPRINT", "nested_stack_update"),
+    ],
+)
+def test_guard_rejects_a_changed_stack_update(
+    monkeypatch: pytest.MonkeyPatch, constant: str, fix: str
+) -> None:
+    from event_fanout.local.moto_compat import stack_updates
+
+    monkeypatch.setattr(stack_updates, constant, "0" * 16)
+    (checked,) = [f for f in stack_updates.FIXES if f.name == fix]
+    with pytest.raises(moto_compat.MotoCompatError, match=fix):
+        checked.check()

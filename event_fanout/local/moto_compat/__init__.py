@@ -1,7 +1,7 @@
 """What moto lacks or gets wrong with the fan-out's resources, and the fix for each.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Fifteen things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Seventeen things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -60,6 +60,13 @@ and tested against, :data:`MOTO_VERSION`):
     message only when its receive loop reaches it, so the group still looks in flight until
     then. A poison record overtaken this way can be dead-lettered together with the healthy
     records behind it.
+``update_previous_parameters``
+    A stack update keeping a defaulted parameter's previous value (``BootstrapVersion``, which
+    the CDK CLI passes on every update) fails with a ``KeyError``: a second ``cdk deploy``
+    cannot update the stack.
+``nested_stack_update``
+    A changed nested stack (a fan-out's shard) is deleted and created again, losing its
+    queues, messages and tables; it is updated in place instead.
 
 Every fix is applied inside the moto server process (``python -m event_fanout.local.server``),
 never to the template: what is deployed is exactly what ``cdk deploy`` sends to real AWS.
@@ -71,8 +78,8 @@ silently deploying half a stack. After an upgrade: re-run ``pytest tests/local``
 moto no longer needs, and update :data:`MOTO_VERSION` and the recorded fingerprints.
 
 The fixes live in modules by kind: :mod:`.cloudformation_names`, :mod:`.delivered_events`,
-:mod:`.cloudformation_models`, :mod:`.request_costs`, :mod:`.message_move_task` and
-:mod:`.fifo_order`; the
+:mod:`.cloudformation_models`, :mod:`.request_costs`, :mod:`.message_move_task`,
+:mod:`.fifo_order` and :mod:`.stack_updates`; the
 guards they share in :mod:`.guards`.
 """
 
@@ -85,6 +92,7 @@ from event_fanout.local.moto_compat import (
     fifo_order,
     message_move_task,
     request_costs,
+    stack_updates,
 )
 from event_fanout.local.moto_compat.cloudformation_names import (
     generated_queue_name,
@@ -123,6 +131,7 @@ FIXES: tuple[CompatFix, ...] = (
     *request_costs.FIXES,
     *message_move_task.FIXES,
     *fifo_order.FIXES,
+    *stack_updates.FIXES,
 )
 
 
