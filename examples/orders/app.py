@@ -53,8 +53,12 @@ class OrdersCore(Stack):
             allow_consumer_moves=True,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # Billing dead-letters a bad order after 3 attempts, so someone looks at it soon.
         self.fanout.add_consumer(
-            "Billing", handler=consumer_function("orders.billing"), event_pattern=ORDER_PLACED
+            "Billing",
+            handler=consumer_function("orders.billing"),
+            event_pattern=ORDER_PLACED,
+            max_receive_count=3,
         )
         self.fanout.add_consumer(
             "Shipping",

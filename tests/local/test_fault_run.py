@@ -14,7 +14,7 @@ from event_fanout.local.server import LocalAws
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fault_run.py"
-EVENTS = 400
+EVENTS = 300
 KILLS = 3
 
 

@@ -1,0 +1,42 @@
+"""The orders app's integration tests: the deployed app on the local emulator, per test reset.
+
+Only the public fixtures of cdk-event-fanout's pytest plugin are used (``fanout_app``).
+"""
+
+from __future__ import annotations
+
+from event_fanout.testing.local_app import FanoutApp
+
+ORDER = {"source": "shop.orders", "detail_type": "OrderPlaced"}
+
+
+def test_an_order_reaches_every_consumer_once_a_cancellation_only_the_audit(
+    fanout_app: FanoutApp,
+) -> None:
+    fanout_app.publish(**ORDER, detail={"orderId": "o-1", "amount": 12})
+    fanout_app.publish(
+        source="shop.orders", detail_type="OrderCancelled", detail={"orderId": "o-1"}
+    )
+    fanout_app.drain()
+    for name in ("Billing", "Shipping", "DailyTotals"):
+        consumer = fanout_app.consumer(name)
+        assert (consumer.routed, consumer.processed, consumer.failed) == (1, 1, 0), name
+    audit = fanout_app.consumer("Audit")  # every shop.orders event, whatever its type
+    assert (audit.routed, audit.processed) == (2, 2)
+
+
+def test_a_bad_order_ends_in_billings_dead_letter_queue_only(fanout_app: FanoutApp) -> None:
+    fanout_app.publish(**ORDER, detail={"orderId": "o-bad", "amount": -5})
+    fanout_app.drain()
+    billing = fanout_app.consumer("Billing")
+    assert billing.processed == 0 and billing.failed == 3  # its max_receive_count
+    assert billing.in_dlq == 1
+    assert billing.dlq_messages[0]["detail"]["orderId"] == "o-bad"
+    assert fanout_app.consumer("Shipping").processed == 1  # the other consumers go on
+    assert fanout_app.consumer("Billing").in_dlq == 1
+
+
+def test_each_test_starts_from_empty_queues(fanout_app: FanoutApp) -> None:
+    """The previous test's poison order is gone: the fixture purged the queues and DLQs."""
+    assert all(fanout_app.consumer(name).in_dlq == 0 for name in fanout_app.consumers)
+    assert fanout_app.consumer("Billing").routed == 0
