@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY=true
 export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy event_fanout app.py tests/package/outside_app
+.venv/bin/mypy event_fanout app.py tests/package/outside_app tests/typing
 .venv/bin/mypy examples/orders/app.py examples/orders/consumers/orders.py
 # One worker per core (at most 4): the emulator tests wait on the CDK CLI and the emulator,
 # the others on jsii's Node process; tests/conftest.py keeps tests that share a fixture on one worker.
