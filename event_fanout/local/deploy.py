@@ -81,7 +81,7 @@ def deploy_project(
     *,
     echo: Printer | None = None,
 ) -> list[VerifiedStack]:
-    """Synthesize the app in ``workdir`` (its ``cdk.json``), deploy its stacks, verify them.
+    """Deploy the app in ``workdir`` (its ``cdk.json``) with ``cdk deploy``, then verify it.
 
     ``stacks``: display or stack names (default: every stack of the app). Bootstraps the
     emulator first if it is not. Each stack is updated in place when it exists.
@@ -92,16 +92,17 @@ def deploy_project(
     session = session_for(aws_env)
     if not stack_exists(session.client("cloudformation"), BOOTSTRAP_STACK):
         bootstrap(aws_env, CdkApp(stack_name=BOOTSTRAP_STACK, workdir=workdir), echo=echo)
-    run_cdk(["synth", "--quiet", "--output", str(out_dir)], aws_env, workdir=workdir, echo=echo)
-    chosen = select_stacks(assembly_stacks(out_dir), tuple(stacks))
-    if not chosen:
-        raise DeployError(f"the app in {workdir} has no stacks")
-    args = ["deploy", *(s.display_name for s in chosen), *DEPLOY_OPTIONS, "--app", str(out_dir)]
+    # One CLI run synthesizes and deploys; the assembly it leaves says which stacks those were.
+    args = ["deploy", *(stacks or ["--all"]), *DEPLOY_OPTIONS, "--output", str(out_dir)]
     try:
         run_cdk(args, aws_env, workdir=workdir, echo=echo)
     except DeployError as error:
-        reports = "\n".join(filter(None, (failure_report(session, s.stack_name) for s in chosen)))
-        raise DeployError(f"{error}\n{reports}") from error
+        known = assembly_stacks(out_dir) if (out_dir / "manifest.json").exists() else []
+        reports = "\n".join(filter(None, (failure_report(session, s.stack_name) for s in known)))
+        raise DeployError(f"{error}\n{reports}".rstrip()) from error
+    chosen = select_stacks(assembly_stacks(out_dir), tuple(stacks))
+    if not chosen:
+        raise DeployError(f"the app in {workdir} has no stacks")
     return _verified(aws_env, [_named(s) for s in chosen], echo=echo)
 
 

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from event_fanout.cli import main
+from event_fanout.local.project import is_emulator_process
 
 
 def _free_port() -> int:
@@ -36,6 +38,10 @@ def silent_emulator() -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)", "event_fanout.local.server"]
     )
+    deadline = time.monotonic() + 10
+    while not is_emulator_process(process.pid):  # until the child has exec'd
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()
