@@ -14,7 +14,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
@@ -25,7 +24,7 @@ from event_fanout.local.cdk_cli import DeployError
 from event_fanout.local.project import (
     EmulatorUnavailableError,
     Project,
-    deployed_fanouts,
+    deployed_summary,
     emulator_calls,
     recorded_emulator,
 )
@@ -46,6 +45,15 @@ def _fail(message: str) -> None:
     raise SystemExit(1)
 
 
+#: How long the local runner waits before a failed record is retried (``demo``, ``local run``).
+RETRY_DELAY = click.option(
+    "--retry-delay",
+    default=1,
+    show_default=True,
+    help="Seconds before a failed record is retried (Lambda waits the visibility timeout).",
+)
+
+
 @click.group()
 def main() -> None:
     """EventBridge -> SQS -> Lambda fan-out: run it locally on the moto emulator."""
@@ -54,12 +62,7 @@ def main() -> None:
 @main.command()
 @click.option("--port", default=0, show_default=True, help="Emulator port (0: any free port).")
 @click.option("--events", default=40, show_default=True, help="Budget changes to publish.")
-@click.option(
-    "--retry-delay",
-    default=1,
-    show_default=True,
-    help="Seconds before a failed record is retried (Lambda waits the visibility timeout).",
-)
+@RETRY_DELAY
 @click.option(
     "--aws",
     "on_aws",
@@ -235,26 +238,16 @@ def deploy_command(stacks: tuple[str, ...]) -> None:
         except DeployError as error:
             _fail(str(error))
             return
-    for fanout in deployed_fanouts(verified):
+    summary = deployed_summary(verified)
+    for fanout in summary.fanouts:
         console.print(
             f"[green]✓[/] {fanout.path}: {len(fanout.consumers)} consumers "
             f"({', '.join(fanout.consumers)}), {fanout.rules} rules, {fanout.queues} queues, "
             f"in {', '.join(sorted(fanout.stacks))}"
         )
-    functions = sum(
-        1
-        for stack in verified
-        for kind in _resource_types(stack.template_path)
-        if kind == "AWS::Lambda::Function"
-    )
     console.print(
-        f"[green]✓[/] {len(verified)} stack(s) deployed and verified, {functions} functions"
+        f"[green]✓[/] {len(verified)} stack(s) deployed and verified, {summary.functions} functions"
     )
-
-
-def _resource_types(template_path: Path) -> list[str]:
-    template: dict[str, Any] = json.loads(template_path.read_text())
-    return [resource["Type"] for resource in template.get("Resources", {}).values()]
 
 
 @local.command()
@@ -265,14 +258,10 @@ def _resource_types(template_path: Path) -> list[str]:
     help="Stop once every queue is empty, or keep polling until Ctrl-C.",
 )
 @click.option("--timeout", default=300, show_default=True, help="--until-drained: seconds.")
-@click.option(
-    "--retry-delay",
-    default=1,
-    show_default=True,
-    help="Seconds before a failed record is retried (Lambda waits the visibility timeout).",
-)
+@RETRY_DELAY
 def run(until_drained: bool, timeout: int, retry_delay: int) -> None:
     """Play every deployed SQS event source mapping of the app's Python consumers."""
+    from event_fanout.local.report import consumer_figures
     from event_fanout.local.runner import EventSourceRunner
     from event_fanout.local.session import session_for
 
@@ -302,19 +291,7 @@ def run(until_drained: bool, timeout: int, retry_delay: int) -> None:
             _fail(str(error))
         except KeyboardInterrupt:
             console.print("stopped")
-    table = Table(title="Consumers")
-    for column in ("queue", "invocations", "records", "succeeded", "failed"):
-        table.add_column(column, justify="left" if column == "queue" else "right")
-    for mapping in mappings:
-        stats = runner.stats[mapping.uuid]
-        table.add_row(
-            mapping.queue_name,
-            str(stats.invocations),
-            str(stats.records),
-            str(stats.succeeded),
-            str(stats.failed),
-        )
-    console.print(table)
+        _print_table(consumer_figures(session, mappings, runner.stats, {}))
     console.print(f"consumer logs: {project.work_dir / 'logs'}")
 
 

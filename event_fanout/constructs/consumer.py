@@ -100,6 +100,8 @@ class FanoutConsumer(Construct):
         self._path = self.node.path
         self._parent_scope = scope
         props = consumer_props(self._path, event_bus=event_bus, handler=handler, options=options)
+        #: What the fan-out handed this consumer (a standalone consumer: only its own name).
+        self._membership = props.fanout or FanoutMembership(name="")
         derived = self._validate(props)
         self.function = handler
         self._create_queues(props, derived)
@@ -204,8 +206,10 @@ class FanoutConsumer(Construct):
 
     def _create_rule(self, props: ConsumerProps) -> None:
         """The rule and its SQS target; named when a key policy must name the rule."""
+        #: The keys whose policy must admit this rule (those the fan-out's do not already).
+        self._keys_admitting_rule = self._keys_to_admit_rule()
         rule_name = props.rule_name
-        if rule_name is None and self._keys_to_admit_rule(props):
+        if rule_name is None and self._keys_admitting_rule:
             rule_name = Names.unique_resource_name(self, max_length=64, separator="-")
         self.rule = events.Rule(
             self,
@@ -233,9 +237,9 @@ class FanoutConsumer(Construct):
             else rule_arn(self._parent_scope, props.event_bus, rule_name)
         )
 
-    def _keys_to_admit_rule(self, props: ConsumerProps) -> tuple[kms.IKey, ...]:
-        """The keys whose policy must admit this rule (those the fan-out's do not already)."""
-        membership = props.fanout or FanoutMembership(name="")
+    def _keys_to_admit_rule(self) -> tuple[kms.IKey, ...]:
+        """The queues' keys whose policies the fan-out's statements do not already cover."""
+        membership = self._membership
         target_dlq = self.target_dead_letter_queue
         keys = (
             None if membership.admits(self.encryption_key) else self.encryption_key,
@@ -251,13 +255,12 @@ class FanoutConsumer(Construct):
         The undeliverable-events queue gets a statement for this rule too, unless its policy
         admits the whole fan-out.
         """
-        membership = props.fanout or FanoutMembership(name="")
         source_arn = self._rule_source_arn
         principal = iam.ServicePrincipal("events.amazonaws.com")
         allow_rules_to_send(self.queue, source_arn, principal=principal)
-        if not membership.admits(self.target_dead_letter_queue):
+        if not self._membership.admits(self.target_dead_letter_queue):
             allow_rules_to_send(self.target_dead_letter_queue, source_arn, principal=principal)
-        for key in self._keys_to_admit_rule(props):
+        for key in self._keys_admitting_rule:
             allow_rule_to_use_key(key, self.rule, source_arn)
             warn_if_key_cannot_admit_events(self, key, source_arn)
 
@@ -281,9 +284,10 @@ class FanoutConsumer(Construct):
 
     def _wire_idempotency(self, props: ConsumerProps, derived: ConsumerDerived) -> None:
         """The table (own or shared), its grants, and the environment the runtime reads."""
-        membership = props.fanout or FanoutMembership(name="")
         #: The ``service`` dimension of the runtime's metrics: unique in the account.
-        self.metrics_service = membership.name or Names.unique_resource_name(self, separator="-")
+        self.metrics_service = self._membership.name or Names.unique_resource_name(
+            self, separator="-"
+        )
         self.idempotency_table: dynamodb.ITable | None = None
         idempotency = derived.idempotency
         if idempotency is None:

@@ -311,7 +311,6 @@ class EventFanout(Construct):
             "is set by the fan-out for its consumers",
             "drop event_bus from add_consumer(...)",
         )
-        props.pop("event_bus", None)
         v.raise_if_any()
         if self.rule_name_prefix is not None:
             given = props.get("rule_name")

@@ -36,7 +36,7 @@ from event_fanout.local.deployed_stacks import (
     failure_report,
     stack_exists,
 )
-from event_fanout.local.session import session_for
+from event_fanout.local.session import AwsSession, session_for
 from event_fanout.local.verification import VerifiedStack, verify_tree
 
 #: ``cdk deploy`` arguments for the emulator: no prompts, plain progress, and ``UpdateStack``
@@ -71,7 +71,7 @@ def deploy(
         run_cdk(args, aws_env, workdir=app.workdir, echo=echo)
     except DeployError as error:
         raise DeployError(f"{error}\n{failure_report(session, app.stack_name)}") from error
-    return _verified(aws_env, [(app.stack_name, app.template_path)], echo=echo)
+    return _verified(session, [(app.stack_name, app.template_path)], echo=echo)
 
 
 def deploy_project(
@@ -103,7 +103,7 @@ def deploy_project(
     chosen = select_stacks(assembly_stacks(out_dir), tuple(stacks))
     if not chosen:
         raise DeployError(f"the app in {workdir} has no stacks")
-    return _verified(aws_env, [_named(s) for s in chosen], echo=echo)
+    return _verified(session, [_named(s) for s in chosen], echo=echo)
 
 
 def _named(stack: AssemblyStack) -> tuple[str, Path]:
@@ -111,10 +111,9 @@ def _named(stack: AssemblyStack) -> tuple[str, Path]:
 
 
 def _verified(
-    aws_env: Mapping[str, str], stacks: list[tuple[str, Path]], *, echo: Printer | None
+    session: AwsSession, stacks: list[tuple[str, Path]], *, echo: Printer | None
 ) -> list[VerifiedStack]:
     """Verify each deployed stack against its template, then disable moto's mappings."""
-    session = session_for(aws_env)
     verified: list[VerifiedStack] = []
     for stack_name, template_path in stacks:
         tree = verify_tree(session, stack_name, template_path)

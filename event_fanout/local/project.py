@@ -119,8 +119,19 @@ class DeployedFanout:
     stacks: set[str] = field(default_factory=set)
 
 
-def deployed_fanouts(stacks: list[VerifiedStack]) -> list[DeployedFanout]:
-    """The fan-outs in the verified stacks, found by their consumers' rules' construct paths."""
+@dataclass(frozen=True)
+class DeployedSummary:
+    """What ``local deploy`` deployed: the fan-outs, and the functions of all stacks."""
+
+    fanouts: list[DeployedFanout]
+    functions: int
+
+
+def deployed_summary(stacks: list[VerifiedStack]) -> DeployedSummary:
+    """The fan-outs in the verified stacks and their functions, from one read of each template.
+
+    A fan-out is found by its consumers' rules' construct paths.
+    """
     fanouts: dict[str, DeployedFanout] = {}
     resources: list[tuple[str, str, str]] = []
     for stack in stacks:
@@ -139,7 +150,8 @@ def deployed_fanouts(stacks: list[VerifiedStack]) -> list[DeployedFanout]:
             if kind == "AWS::SQS::Queue" and path.startswith(fanout.path + "/"):
                 fanout.queues += 1
                 fanout.stacks.add(stack_name)
-    return sorted(fanouts.values(), key=lambda f: f.path)
+    functions = sum(1 for _, kind, _ in resources if kind == "AWS::Lambda::Function")
+    return DeployedSummary(sorted(fanouts.values(), key=lambda f: f.path), functions)
 
 
 @contextmanager

@@ -65,6 +65,7 @@ class FanoutApp:
         self._log_dir = log_dir
         self._retry_delay = retry_delay
         self._runner = self._new_runner()
+        self._default_bus: str | None = None
 
     def _new_runner(self) -> EventSourceRunner:
         # A failed record is retried at once and an empty receive does not wait: a test should
@@ -104,6 +105,8 @@ class FanoutApp:
         return str(result["Entries"][0]["EventId"])
 
     def _only_bus(self) -> str:
+        if self._default_bus is not None:
+            return self._default_bus
         names = [
             bus["Name"]
             for bus in self.session.client("events").list_event_buses()["EventBuses"]
@@ -111,7 +114,8 @@ class FanoutApp:
         ]
         if len(names) != 1:
             raise ValueError(f"the app has {len(names)} custom buses {names}: pass bus=")
-        return str(names[0])
+        self._default_bus = str(names[0])
+        return self._default_bus
 
     def drain(self, *, timeout: float = 120) -> None:
         """Run every consumer until its queue is empty (poison records end in the DLQs)."""
