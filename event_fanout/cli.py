@@ -258,8 +258,16 @@ def deploy_command(stacks: tuple[str, ...]) -> None:
     help="Stop once every queue is empty, or keep polling until Ctrl-C.",
 )
 @click.option("--timeout", default=300, show_default=True, help="--until-drained: seconds.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Batches of one consumer run at once, never more than its max_concurrency; above 1 "
+    "each runs in a process of its own, as Lambda's execution environments do.",
+)
 @RETRY_DELAY
-def run(until_drained: bool, timeout: int, retry_delay: int) -> None:
+def run(until_drained: bool, timeout: int, concurrency: int, retry_delay: int) -> None:
     """Play every deployed SQS event source mapping of the app's Python consumers."""
     from event_fanout.local.report import consumer_figures
     from event_fanout.local.runner import EventSourceRunner
@@ -275,22 +283,28 @@ def run(until_drained: bool, timeout: int, retry_delay: int) -> None:
             _fail(str(error))
             return
         runner = EventSourceRunner(
-            session, mappings, retry_delay=retry_delay, log_dir=project.work_dir / "logs"
+            session,
+            mappings,
+            retry_delay=retry_delay,
+            log_dir=project.work_dir / "logs",
+            concurrency=concurrency,
         )
         for mapping in mappings:
             console.print(
                 f"  {mapping.queue_name} -> {mapping.function.handler} (batch "
-                f"{mapping.batch_size}, window {mapping.batching_window_seconds} s)"
+                f"{mapping.batch_size}, window {mapping.batching_window_seconds} s, "
+                f"concurrency {runner.concurrency_of(mapping)})"
             )
-        try:
-            if until_drained:
-                runner.run_until_drained(timeout=timeout)
-            else:
-                runner.run_forever(on_batch=_print_batch)
-        except TimeoutError as error:
-            _fail(str(error))
-        except KeyboardInterrupt:
-            console.print("stopped")
+        with runner:
+            try:
+                if until_drained:
+                    runner.run_until_drained(timeout=timeout)
+                else:
+                    runner.run_forever(on_batch=_print_batch)
+            except TimeoutError as error:
+                _fail(str(error))
+            except KeyboardInterrupt:
+                console.print("stopped")
         _print_table(consumer_figures(session, mappings, runner.stats, {}))
     console.print(f"consumer logs: {project.work_dir / 'logs'}")
 

@@ -175,7 +175,8 @@ class FanoutConsumer(Construct):
                 props.visibility_timeout if visibility is None else Duration.seconds(visibility)
             ),
             dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=props.max_receive_count
+                queue=self.dead_letter_queue,
+                max_receive_count=derived.redrive_max_receive_count,
             ),
             removal_policy=props.removal_policy,
         )
@@ -317,9 +318,10 @@ class FanoutConsumer(Construct):
                 idempotency.payload_validation_path
             )
         if props.fifo:
-            # The runtime moves a FIFO record to the DLQ itself on its last allowed receive:
-            # otherwise the healthy records of its group, held back behind it, reach their own
-            # last receive with it and are dead-lettered too.
+            # The runtime moves a failing FIFO record to the DLQ itself on this receive (SQS's
+            # redrive allows a few more, for crashed invocations): otherwise the healthy records
+            # of its group, held back behind it, reach their own last receive with it and are
+            # dead-lettered too.
             variables[constants.ENV_DEAD_LETTER_QUEUE_URL] = self.dead_letter_queue.queue_url
             variables[constants.ENV_MAX_RECEIVE_COUNT] = _text_or_token(props.max_receive_count)
         self._set_environment(props.handler, variables)

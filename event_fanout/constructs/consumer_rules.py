@@ -34,7 +34,11 @@ from event_fanout.constructs.input_checks import (
     type_problems,
     whole_seconds_problems,
 )
-from event_fanout.constructs.lifetimes import message_lifetime_seconds, visibility_timeout_seconds
+from event_fanout.constructs.lifetimes import (
+    message_lifetime_seconds,
+    redrive_max_receive_count,
+    visibility_timeout_seconds,
+)
 from event_fanout.constructs.lookups import is_token_number, seconds_of
 from event_fanout.constructs.options import DEFAULT_IDEMPOTENCY, ConsumerProps, Idempotency
 from event_fanout.constructs.powertools_layer import SUPPORTED_PYTHON
@@ -636,6 +640,9 @@ class ConsumerDerived:
     #: ``IDEMPOTENCY_EXPIRES_AFTER_SECONDS``: the explicit expiry, else the message lifetime;
     #: None when that is a token (carried into the template as the token it is).
     idempotency_expiry_seconds: int | None
+    #: The source queue's redrive ``maxReceiveCount`` (FIFO: with room for crashed invocations);
+    #: a token the user passed is used as given.
+    redrive_max_receive_count: int
 
 
 def derive(facts: ConsumerFacts) -> ConsumerDerived:
@@ -655,4 +662,9 @@ def derive(facts: ConsumerFacts) -> ConsumerDerived:
         else facts.derived_visibility,
         idempotency=options,
         idempotency_expiry_seconds=expiry,
+        redrive_max_receive_count=(
+            receives
+            if is_token_number(receives := facts.props.max_receive_count)
+            else redrive_max_receive_count(receives, fifo=facts.props.fifo)
+        ),
     )

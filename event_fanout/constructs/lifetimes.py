@@ -1,6 +1,6 @@
-"""How long a consumer's message can live, and the values derived from it: pure functions.
+"""How long a consumer's message can live, in time and in receives: pure functions.
 
-Kept apart from the constructs so each rule reads (and is tested) on plain numbers of seconds.
+Kept apart from the constructs so each rule reads (and is tested) on plain numbers.
 """
 
 from __future__ import annotations
@@ -9,6 +9,12 @@ from typing import Final
 
 #: AWS guidance for SQS event sources: visibility >= 6 x function timeout + batching window.
 VISIBILITY_TIMEOUT_FACTOR: Final = 6
+#: Receives SQS allows a FIFO record beyond ``max_receive_count`` before its redrive policy moves
+#: it. The runtime dead-letters a failing FIFO record itself on receive ``max_receive_count``, so
+#: only invocations that never answered (a crash, a timeout) use these.
+FIFO_CRASH_RECEIVES: Final = 3
+#: SQS's largest ``maxReceiveCount``.
+MAX_RECEIVE_COUNT: Final = 1000
 
 
 def message_lifetime_seconds(
@@ -47,3 +53,28 @@ def visibility_timeout_seconds(function_timeout_seconds: int, batching_window_se
 
     """
     return VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds + batching_window_seconds
+
+
+def redrive_max_receive_count(max_receive_count: int, *, fifo: bool) -> int:
+    """The source queue's ``maxReceiveCount``: when SQS itself dead-letters a message.
+
+    A standard queue leaves it to SQS: ``max_receive_count``. A FIFO group's healthy records
+    are held back behind a failing one and received with it each time, so they reach the
+    failing record's receive count. The runtime moves that record to the DLQ itself on receive
+    ``max_receive_count`` and runs the rest; were SQS to redrive at the same count, one crashed
+    or timed-out invocation on that receive would dead-letter every healthy record of the batch.
+    SQS therefore allows :data:`FIFO_CRASH_RECEIVES` more receives (up to SQS's 1,000).
+
+    Examples
+    --------
+    >>> redrive_max_receive_count(5, fifo=False)
+    5
+    >>> redrive_max_receive_count(5, fifo=True)
+    8
+    >>> redrive_max_receive_count(999, fifo=True)
+    1000
+
+    """
+    if not fifo:
+        return max_receive_count
+    return min(max_receive_count + FIFO_CRASH_RECEIVES, MAX_RECEIVE_COUNT)

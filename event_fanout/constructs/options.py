@@ -150,7 +150,9 @@ class ConsumerProps:
     max_concurrency:
         Cap on concurrent invocations from this queue (2-1000). Default: None (no cap).
     max_receive_count:
-        Deliveries before a message moves to the DLQ (1-1000). Default: 5.
+        Deliveries before a message moves to the DLQ (1-1000). FIFO: the runtime moves a
+        failing record on this receive, and SQS's redrive allows 3 more for crashed
+        invocations. Default: 5.
     visibility_timeout:
         Override of the derived value; must be at least function timeout + batching window.
         Default: None (6 x function timeout + batching window).

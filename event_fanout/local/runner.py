@@ -8,14 +8,20 @@ Lambda-shaped SQS event and context, delete the records that succeeded, and leav
 ``batchItemFailures`` (or the whole batch, if the handler raised or ran past its timeout) for
 redelivery, so the deployed redrive policy moves poison messages to the dead-letter queue.
 
+Concurrency: with ``concurrency`` 1 (the default) every invocation runs in this process, one at
+a time across all mappings (each with its own function's environment). With ``concurrency`` N,
+each mapping runs up to N batches at once, never more than its ``MaximumConcurrency``, each in an
+execution environment of its own (a worker process per concurrent invocation, reused while
+warm); an invocation there that runs past the function's timeout is killed, as Lambda does.
+
 Differences from Lambda, on purpose:
 
-- One invocation at a time across all mappings: handlers share this process's ``os.environ``
-  (each invocation gets its own function's environment). ``max_concurrency`` is read and shown.
+- Lambda scales an uncapped mapping as far as the account allows; here ``concurrency`` caps it.
 - Failed records are made visible again after ``retry_delay`` seconds (ChangeMessageVisibility)
   instead of waiting out the queue's visibility timeout (minutes): receive counts climb, and
   messages reach the DLQ after ``max_receive_count`` receives, in seconds.
-- A handler that runs past the function's timeout is not killed; its batch counts as failed.
+- In this process (``concurrency`` 1) a handler that runs past the function's timeout is not
+  killed; its batch counts as failed all the same.
 - ``batching_window`` can shorten every mapping's batching window (the tests and the fault run
   use a fraction of a second): with one poller for all mappings, waiting out a 2-second window
   on a half-full batch stalls every other consumer. The window shapes batches, not what is
@@ -28,45 +34,44 @@ Differences from Lambda, on purpose:
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import importlib.util
 import io
 import json
-import os
-import sys
 import tempfile
-import threading
 import time
-import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
-from types import ModuleType
-from typing import Any, TextIO
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Any
 
 from event_fanout.local.deployed_stacks import EVENT_SOURCE_MAPPING_TYPE, resources_of_type
+from event_fanout.local.execution_environments import ExecutionEnvironments
+from event_fanout.local.invocation import (
+    DeployedFunction,
+    Outcome,
+    code_on_path,
+    environment,
+    invoke_handler,
+    load_handler,
+)
 from event_fanout.local.session import AwsSession
+
+__all__ = [
+    "DeployedFunction",
+    "DeployedMapping",
+    "EventSourceRunner",
+    "MappingStats",
+    "discover_mappings",
+    "emf_metrics",
+    "sqs_event_record",
+]
 
 #: Longest a poll waits for the first message (SQS long polling).
 RECEIVE_WAIT_SECONDS = 1
-
-
-@dataclass(frozen=True)
-class DeployedFunction:
-    """A deployed Lambda function, as the runner needs it."""
-
-    name: str
-    arn: str
-    handler: str
-    environment: Mapping[str, str]
-    timeout_seconds: int
-    memory_mb: int
-    code_dir: Path
-    layer_dirs: tuple[Path, ...]
+#: With execution environments busy and nothing received, how long a round waits for a result.
+_SETTLE_WAIT_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -106,24 +111,6 @@ class MappingStats:
         return len(self.message_ids)
 
 
-class LocalLambdaContext(LambdaContext):
-    """The context Lambda passes, with the deployed function's name, memory and timeout."""
-
-    def __init__(self, function: DeployedFunction) -> None:
-        self._function_name = function.name
-        self._function_version = "$LATEST"
-        self._invoked_function_arn = function.arn
-        self._memory_limit_in_mb = function.memory_mb
-        self._aws_request_id = str(uuid.uuid4())
-        self._log_group_name = f"/aws/lambda/{function.name}"
-        self._log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]local"
-        self._deadline = time.monotonic() + function.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
-        """Milliseconds left before the deployed timeout."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 def sqs_event_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
     """Turn a ``ReceiveMessage`` result into the record Lambda's SQS poller sends."""
     region = queue_arn.split(":")[3]
@@ -149,38 +136,25 @@ def sqs_event_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, An
     }
 
 
-class _StdoutRouter(io.TextIOBase):
-    """``sys.stdout`` while the runner lives: invocation output goes to that invocation's log.
+@dataclass(frozen=True)
+class _Batch:
+    """A received batch on its way through an invocation."""
 
-    Lambda sends a function's stdout to CloudWatch Logs; here it goes to a per-function log
-    file, and the EMF metric lines the runtime prints are summed into :class:`MappingStats`.
-    """
+    mapping: DeployedMapping
+    messages: list[dict[str, Any]]
+    #: Records failed by fault injection: not passed to the handler.
+    injected: frozenset[str]
+    #: The event the handler gets (the other records).
+    event: dict[str, Any]
 
-    def __init__(self, passthrough: TextIO) -> None:
-        self.passthrough = passthrough
-        self.local = threading.local()
-
-    def write(self, text: str) -> int:
-        target: io.StringIO | None = getattr(self.local, "buffer", None)
-        if target is None:
-            return self.passthrough.write(text)
-        return target.write(text)
-
-    def flush(self) -> None:
-        self.passthrough.flush()
-
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
-        buffer = io.StringIO()
-        self.local.buffer = buffer
-        try:
-            yield buffer
-        finally:
-            self.local.buffer = None
+    @property
+    def invoked_ids(self) -> frozenset[str]:
+        """The ids of the records passed to the handler."""
+        return frozenset(record["messageId"] for record in self.event["Records"])
 
 
 class EventSourceRunner:
-    """Poll every deployed mapping of a stack and invoke its function in-process.
+    """Poll every deployed mapping of a stack and invoke its function.
 
     Parameters
     ----------
@@ -202,6 +176,12 @@ class EventSourceRunner:
         Seconds to gather a batch, at most each mapping's own window (None: the mapping's own).
     receive_wait_seconds:
         SQS long-poll wait for the first message of a batch (0 returns at once).
+    concurrency:
+        The most batches of one mapping that run at once, never more than the mapping's
+        ``MaximumConcurrency``. 1 (the default) runs every invocation in this process, one
+        at a time; above 1 each runs in an execution environment of its own (a worker
+        process per concurrent invocation, see :mod:`~event_fanout.local.execution_environments`).
+        Use :meth:`close` (or ``with``) to stop the environments.
 
     """
 
@@ -216,7 +196,10 @@ class EventSourceRunner:
         transient_failure: Callable[[dict[str, Any]], bool] | None = None,
         batching_window: float | None = None,
         receive_wait_seconds: int = RECEIVE_WAIT_SECONDS,
+        concurrency: int = 1,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.session = session
         self.batching_window = batching_window
         self.receive_wait_seconds = receive_wait_seconds
@@ -224,11 +207,30 @@ class EventSourceRunner:
         self.retry_delay = retry_delay
         self.log_dir = log_dir
         self.invocation_env = dict(invocation_env or session.env)
+        self.concurrency = concurrency
         self.stats: dict[str, MappingStats] = {m.uuid: MappingStats() for m in mappings}
         self._sqs = session.client("sqs")
         self._handlers: dict[str, Callable[..., Any]] = {}
+        self._environments: dict[str, ExecutionEnvironments[_Batch]] = {}
         self.transient_failure = transient_failure
         self.injected_failures = 0
+
+    def __enter__(self) -> EventSourceRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the execution environments (a running invocation is killed, its batch retried)."""
+        for environments in self._environments.values():
+            environments.close()
+        self._environments.clear()
+
+    def concurrency_of(self, mapping: DeployedMapping) -> int:
+        """How many batches of ``mapping`` run at once: ``concurrency``, at most its cap."""
+        cap = mapping.max_concurrency
+        return min(self.concurrency, cap) if cap else self.concurrency
 
     # -- polling ------------------------------------------------------------------------------
 
@@ -239,12 +241,13 @@ class EventSourceRunner:
         if self.batching_window is not None:
             window = min(window, self.batching_window)
         deadline = time.monotonic() + window
+        # While invocations run, a long poll would hold up their results.
+        first_wait = 0 if self.running() else self.receive_wait_seconds
         while len(messages) < mapping.batch_size:
-            wait = self.receive_wait_seconds if not messages else 0
             response = self._sqs.receive_message(
                 QueueUrl=mapping.queue_url,
                 MaxNumberOfMessages=min(10, mapping.batch_size - len(messages)),
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=first_wait if not messages else 0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
@@ -257,17 +260,61 @@ class EventSourceRunner:
         return messages
 
     def poll_once(self, mapping: DeployedMapping) -> int:
-        """Receive one batch and invoke the function with it; return the batch size."""
+        """Receive one batch and invoke the function with it; return the batch size.
+
+        With ``concurrency`` 1 the invocation runs here and its records are deleted or left
+        for redelivery before this returns. Otherwise it starts in a free execution environment
+        of the mapping (call only when :meth:`free_environments` is above 0) and :meth:`settle`
+        finishes it.
+        """
         messages = self.receive_batch(mapping)
         if not messages:
             return 0
         records = [sqs_event_record(m, mapping.queue_arn) for m in messages]
-        injected = {
+        injected = frozenset(
             r["messageId"] for r in records if self.transient_failure and self.transient_failure(r)
-        }
+        )
         self.injected_failures += len(injected)
         event = {"Records": [r for r in records if r["messageId"] not in injected]}
-        failed_ids = injected | (self.invoke(mapping, event) if event["Records"] else set())
+        batch = _Batch(mapping, messages, injected, event)
+        if not event["Records"]:
+            self._finish(batch, set(injected))
+        elif self.concurrency == 1:
+            self._finish(batch, injected | self.invoke(mapping, event))
+        else:
+            self._environments_of(mapping).start(batch, event)
+        return len(messages)
+
+    def free_environments(self, mapping: DeployedMapping) -> int:
+        """How many more batches of ``mapping`` can start now."""
+        if self.concurrency == 1:
+            return 1
+        return self.concurrency_of(mapping) - self._environments_of(mapping).running
+
+    def running(self) -> int:
+        """Invocations running in execution environments now."""
+        return sum(environments.running for environments in self._environments.values())
+
+    def settle(self, timeout: float = 0.0) -> int:
+        """Finish the invocations that are done, waiting up to ``timeout`` s for one; count them.
+
+        Each finished batch's records are deleted or left for redelivery, as in :meth:`poll_once`.
+        """
+        connections = [c for e in self._environments.values() for c in e.connections()]
+        if not connections:
+            return 0
+        ready = wait(connections, timeout=timeout)
+        finished = 0
+        for environments in list(self._environments.values()):
+            for batch, outcome in environments.finished(ready):
+                failed = self._judge(batch.mapping, outcome, batch.invoked_ids)
+                self._finish(batch, batch.injected | failed)
+                finished += 1
+        return finished
+
+    def _finish(self, batch: _Batch, failed_ids: set[str] | frozenset[str]) -> None:
+        """Delete the batch's succeeded records; make the failed ones visible again later."""
+        mapping, messages = batch.mapping, batch.messages
         stats = self.stats[mapping.uuid]
         stats.records += len(messages)
         stats.message_ids.update(m["MessageId"] for m in messages)
@@ -277,7 +324,6 @@ class EventSourceRunner:
         stats.failed += len(failed)
         self._delete(mapping, succeeded)
         self._retry_later(mapping, failed)
-        return len(messages)
 
     def _delete(self, mapping: DeployedMapping, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
@@ -329,13 +375,10 @@ class EventSourceRunner:
         deadline = time.monotonic() + timeout
         while True:
             waiting = [m for m in self.mappings if self.queue_depth(m) > 0]
-            if not waiting:
+            if not waiting and not self.running():
                 return self.stats
             # An empty queue is not polled: its long poll would hold up the round for nothing.
-            for mapping in waiting:
-                count = self.poll_once(mapping)
-                if count and on_batch is not None:
-                    on_batch(mapping, count)
+            self._round(waiting, on_batch)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the consumer queues did not drain within {timeout:.0f} s")
 
@@ -344,20 +387,43 @@ class EventSourceRunner:
     ) -> None:
         """Poll every mapping round-robin until interrupted (``KeyboardInterrupt``)."""
         while True:
-            for mapping in self.mappings:
+            self._round(self.mappings, on_batch)
+
+    def _round(
+        self,
+        mappings: list[DeployedMapping],
+        on_batch: Callable[[DeployedMapping, int], None] | None,
+    ) -> None:
+        """One poll per free execution environment of each mapping, then settle what finished.
+
+        With ``concurrency`` 1 that is one batch per mapping, run at once.
+        """
+        received = 0
+        for mapping in mappings:
+            for _ in range(self.free_environments(mapping)):
                 count = self.poll_once(mapping)
                 if count and on_batch is not None:
                     on_batch(mapping, count)
+                received += count
+                if not count:
+                    break
+        # Nothing new to start: wait for a running invocation instead of polling again.
+        self.settle(timeout=0 if received else _SETTLE_WAIT_SECONDS)
 
     # -- invoking -----------------------------------------------------------------------------
 
     def invoke(self, mapping: DeployedMapping, event: dict[str, Any]) -> set[str]:
-        """Invoke the mapping's function with ``event``; return the ids of failed records."""
+        """Invoke the mapping's function here with ``event``; return the ids of failed records."""
         function = mapping.function
-        all_ids = {record["messageId"] for record in event["Records"]}
-        stats = self.stats[mapping.uuid]
-        stats.invocations += 1
-        env = {
+        with environment(self._function_env(function)), code_on_path(function):
+            outcome = invoke_handler(function, lambda: self._handler(function), event)
+        return self._judge(
+            mapping, outcome, frozenset(record["messageId"] for record in event["Records"])
+        )
+
+    def _function_env(self, function: DeployedFunction) -> dict[str, str]:
+        """The environment Lambda gives the function's invocations."""
+        return {
             **function.environment,
             **self.invocation_env,
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
@@ -365,24 +431,28 @@ class EventSourceRunner:
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout_seconds),
             "_HANDLER": function.handler,
         }
-        started = time.monotonic()
-        router = _stdout_router()
-        with _environment(env), _code_on_path(function), router.capture() as output:
-            try:
-                handler = self._handler(function)
-                response = handler(event, LocalLambdaContext(function))
-            except Exception as error:  # Lambda: an error fails the whole batch
-                print(f"[local-runner] invocation failed: {error!r}", file=output)
-                response = None
-                stats.batch_errors += 1
-                failed = all_ids
-            else:
-                failed = self._failed_ids(mapping, response, all_ids)
-        if time.monotonic() - started > function.timeout_seconds:
+
+    def _environments_of(self, mapping: DeployedMapping) -> ExecutionEnvironments[_Batch]:
+        if mapping.uuid not in self._environments:
+            self._environments[mapping.uuid] = ExecutionEnvironments(
+                mapping.function,
+                self._function_env(mapping.function),
+                self.concurrency_of(mapping),
+            )
+        return self._environments[mapping.uuid]
+
+    def _judge(
+        self, mapping: DeployedMapping, outcome: Outcome, invoked_ids: frozenset[str]
+    ) -> set[str]:
+        """The failed records of an invocation, as Lambda's poller reads its outcome."""
+        stats = self.stats[mapping.uuid]
+        stats.invocations += 1
+        self._record_output(mapping, outcome.output)
+        if outcome.error is not None or outcome.seconds > mapping.function.timeout_seconds:
+            # An error, or past the timeout (Lambda would have stopped it): all retried.
             stats.batch_errors += 1
-            failed = all_ids  # Lambda would have stopped it: the whole batch is retried
-        self._record_output(mapping, output.getvalue())
-        return failed
+            return set(invoked_ids)
+        return self._failed_ids(mapping, outcome.response, set(invoked_ids))
 
     def _failed_ids(self, mapping: DeployedMapping, response: Any, all_ids: set[str]) -> set[str]:
         """Lambda's reading of a partial batch response: anything malformed fails all."""
@@ -402,15 +472,10 @@ class EventSourceRunner:
         return ids
 
     def _handler(self, function: DeployedFunction) -> Callable[..., Any]:
-        """Import ``module.attr`` of the handler string from the function's code, once."""
+        """The function's handler, imported once per function."""
         key = f"{function.name}:{function.handler}"
         if key not in self._handlers:
-            module_path, _, attribute = function.handler.rpartition(".")
-            source = function.code_dir / (module_path.replace(".", "/") + ".py")
-            if not source.exists():
-                raise FileNotFoundError(f"{function.name}: handler module {source} not found")
-            module = _load_module(f"_local_lambda_{uuid.uuid4().hex}_{module_path}", source)
-            self._handlers[key] = getattr(module, attribute)
+            self._handlers[key] = load_handler(function)
         return self._handlers[key]
 
     def _record_output(self, mapping: DeployedMapping, output: str) -> None:
@@ -441,54 +506,6 @@ def emf_metrics(line: str) -> dict[str, float]:
             if isinstance(value, int | float):
                 values[metric["Name"]] = float(value)
     return values
-
-
-_ROUTER: _StdoutRouter | None = None
-
-
-def _stdout_router() -> _StdoutRouter:
-    """Install the stdout router once (before any handler is imported)."""
-    global _ROUTER
-    if _ROUTER is None or sys.stdout is not _ROUTER:
-        _ROUTER = _StdoutRouter(sys.stdout)
-        sys.stdout = _ROUTER
-    return _ROUTER
-
-
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@contextlib.contextmanager
-def _code_on_path(function: DeployedFunction) -> Iterator[None]:
-    """``/var/task`` first, then each layer's ``python/``, as Lambda orders them."""
-    entries = [str(function.code_dir)] + [str(d / "python") for d in function.layer_dirs]
-    saved = list(sys.path)
-    sys.path[:0] = entries
-    try:
-        yield
-    finally:
-        sys.path[:] = saved
-
-
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-# -- discovery --------------------------------------------------------------------------------
 
 
 def discover_mappings(

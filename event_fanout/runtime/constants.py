@@ -54,7 +54,9 @@ METRIC_DIMENSION_CONSUMER: Final = "consumer"
 #: allowed receive the runtime moves a failing record there itself, so the healthy records of its
 #: message group behind it are processed instead of being dead-lettered with it.
 ENV_DEAD_LETTER_QUEUE_URL: Final = "EVENT_FANOUT_DEAD_LETTER_QUEUE_URL"
-#: The source queue's ``maxReceiveCount`` (the redrive policy's), read with the DLQ URL above.
+#: The consumer's ``max_receive_count``, read with the DLQ URL above: the receive on which the
+#: runtime moves a failing FIFO record (the queue's redrive policy allows a few more receives, for
+#: invocations that crashed).
 ENV_MAX_RECEIVE_COUNT: Final = "EVENT_FANOUT_MAX_RECEIVE_COUNT"
 #: Metric: failing records the runtime moved to the dead-letter queue itself (FIFO, last receive).
 METRIC_DEAD_LETTERED: Final = "DeadLettered"

@@ -8,8 +8,11 @@ the poison one. Moving the failing record to the DLQ itself on its last allowed 
 reporting it handled, lets the rest of its group run (in order, once) and leaves only the poison
 record in the DLQ. Standard queues do not need this: their records do not wait for each other.
 
-The construct sets the DLQ URL and the source queue's ``maxReceiveCount`` for FIFO consumers and
-grants ``sqs:SendMessage`` on the DLQ (and, for a customer-managed key, the key use it needs).
+SQS's own redrive of a FIFO queue allows a few receives more than ``max_receive_count``: a crash
+on the last allowed receive (the runtime never answered) does not dead-letter the healthy records
+received with the failing one. The construct sets the DLQ URL and ``max_receive_count`` for FIFO
+consumers and grants ``sqs:SendMessage`` on the DLQ (and, for a customer-managed key, the key use
+it needs).
 """
 
 from __future__ import annotations
@@ -71,8 +74,9 @@ class DeadLetterQueue:
     queue_url
         URL of the dead-letter queue (FIFO, as the source queue is).
     max_receive_count
-        The source queue's ``maxReceiveCount``: a record received that many times is on its
-        last receive, after which SQS would move it, and its group's waiting records, itself.
+        The consumer's ``max_receive_count``: a record received that many times is on its last
+        allowed receive. SQS's redrive policy allows a few more receives, for invocations that
+        crash, and would then move the record and its group's waiting records itself.
 
     Examples
     --------
@@ -88,7 +92,7 @@ class DeadLetterQueue:
         self._client: SQSClient | None = None
 
     def is_last_receive(self, record: SQSRecord) -> bool:
-        """Whether SQS will not deliver this record again (it would move it to the DLQ)."""
+        """Whether a failure now is the record's last allowed one (the runtime then moves it)."""
         try:
             count = int(record.attributes.approximate_receive_count)
         except (KeyError, TypeError, ValueError):

@@ -21,7 +21,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer, Idempotency
-from event_fanout.constructs.lifetimes import message_lifetime_seconds, visibility_timeout_seconds
+from event_fanout.constructs.lifetimes import (
+    FIFO_CRASH_RECEIVES,
+    message_lifetime_seconds,
+    visibility_timeout_seconds,
+)
 from event_fanout.runtime import constants
 from tests.builders import new_function, new_stack
 
@@ -194,6 +198,31 @@ def test_fifo_consumer_may_send_to_its_own_dead_letter_queue_only() -> None:
             "Resource": {"Fn::GetAtt": [dlq_id, "Arn"]},
         }
     ]
+
+
+def test_fifo_queue_redrives_only_after_crash_receives_beyond_the_runtimes_own_move() -> None:
+    # A crash on the runtime's last allowed receive must not let SQS dead-letter the healthy
+    # records held back behind the failing one (they were received as often as it was).
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    fifo = _consumer(
+        stack, fanout, "Ordered", fifo=True, message_group_id="orders", max_receive_count=3
+    )
+    standard = _consumer(stack, fanout, "Standard", max_receive_count=3)
+    near_limit = _consumer(
+        stack, fanout, "NearLimit", fifo=True, message_group_id="o", max_receive_count=999
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+
+    def redrive(consumer: FanoutConsumer) -> int:
+        queue_id = stack.get_logical_id(consumer.queue.node.default_child)  # type: ignore[arg-type]
+        count: int = resources[queue_id]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+        return count
+
+    assert _env(stack, fifo)[constants.ENV_MAX_RECEIVE_COUNT] == "3"
+    assert redrive(fifo) == 3 + FIFO_CRASH_RECEIVES
+    assert redrive(standard) == 3
+    assert redrive(near_limit) == 1000
 
 
 # -- 10. tokens are carried into the template or rejected ----------------------------------------
