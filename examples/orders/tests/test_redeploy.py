@@ -3,7 +3,8 @@
 Runs after the other tests of this directory (it changes the deployed app): a copy of the app
 is changed as its developer would change it (Billing's batch size, DailyTotals removed, Fraud
 added) and redeployed with ``event-fanout local deploy`` into the session's emulator, then
-``event-fanout local run`` plays every consumer, the one in the nested stack included.
+``event-fanout local run --concurrency 2`` plays every consumer, the one in the nested stack
+included.
 """
 
 from __future__ import annotations
@@ -99,12 +100,16 @@ def test_a_changed_app_is_updated_in_place_and_every_consumer_runs(
     dlq = dead_letter_queue_url(session, before["Billing"])
     assert dlq is not None and _depth(session, dlq) == 0
 
-    # AND `event-fanout local run` plays every mapping, the nested stack's included
+    # AND `event-fanout local run` plays every mapping, the nested stack's included, up to two
+    # batches of each at once, each in an execution environment of its own
     fanout_app.publish(
         source="shop.orders", detail_type="OrderPlaced", detail={"orderId": "o-2", "amount": 7}
     )
-    ran = CliRunner().invoke(main, ["local", "run", "--timeout", "60", "--retry-delay", "0"])
+    ran = CliRunner().invoke(
+        main, ["local", "run", "--timeout", "60", "--retry-delay", "0", "--concurrency", "2"]
+    )
     assert ran.exit_code == 0, ran.output
+    assert ran.output.count("concurrency 2)") == len(after), ran.output
     logs = "\n".join(path.read_text() for path in (app_dir / ".event-fanout" / "logs").glob("*"))
     for line in ("billed o-1", "billed o-2", "shipping o-1", "audited OrderPlaced", "checked o-2"):
         assert line in logs, line
