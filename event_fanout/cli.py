@@ -28,7 +28,7 @@ from event_fanout.local.project import (
     emulator_calls,
     recorded_emulator,
 )
-from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment
+from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment, environment
 
 console = Console(width=max(110, Console().width))
 
@@ -275,8 +275,8 @@ def run(until_drained: bool, timeout: int, concurrency: int, retry_delay: int) -
 
     project = Project.here()
     session = session_for(_env())
-    os.environ.update(_env())
-    with _emulator_guard():
+    # Code the handlers run at import reads the endpoint from the environment; only while running.
+    with environment(_env()), _emulator_guard():
         try:
             mappings = project.mappings(session)
         except DeployError as error:

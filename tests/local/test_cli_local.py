@@ -77,12 +77,15 @@ def test_an_emulator_that_stopped_answering_is_one_line(
             }
         )
     )
+    environ = dict(os.environ)
     for command in (["local", "deploy"], ["local", "run"]):
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 1, result.output
         lines = result.output.strip().splitlines()
         assert len(lines) <= 2 and "stopped answering" in result.output, result.output
         assert "Traceback" not in result.output
+        # The emulator's endpoint does not stay behind (it would redirect later boto3 calls).
+        assert dict(os.environ) == environ, command
 
 
 def test_deploy_outside_a_cdk_app_names_what_is_missing(
