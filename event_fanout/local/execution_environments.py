@@ -42,9 +42,17 @@ Tag = TypeVar("Tag")
 _KILL_GRACE_SECONDS = 0.5
 
 
+#: Imported once by the fork server, so an environment's cold start does not import them again
+#: (as in the runner's own process, they then come from this virtualenv, not from the layers).
+_PRELOAD = ["event_fanout.local.invocation", "event_fanout.runtime.consumer", "boto3"]
+
+
 def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 def _serve(connection: Connection, function: DeployedFunction, env: Mapping[str, str]) -> None:
@@ -173,8 +181,9 @@ class ExecutionEnvironments(Generic[Tag]):
             self._discard(environment)
 
     def _new_environment(self) -> _Environment[Tag]:
-        parent, child = _context().Pipe()
-        process = _context().Process(
+        context = _context()
+        parent, child = context.Pipe()
+        process = context.Process(
             target=_serve,
             args=(child, self.function, dict(self.env)),
             name=f"lambda-{self.function.name}",
