@@ -1,6 +1,7 @@
-"""A fan-out larger than one CloudFormation stack: 120 consumers spread over nested stacks.
+"""A fan-out larger than one CloudFormation stack: 60 consumers spread over nested stacks.
 
-GIVEN a fan-out with 120 consumers over ``SHARDS`` nested stacks whose handlers are built by a
+GIVEN a fan-out with 60 consumers (three times one stack's 500 resources) over ``SHARDS`` nested
+stacks whose handlers are built by a
 factory (so each function is created in its consumer's shard), WHEN the app is synthesized
 (once for the module),
 THEN every template, the parent's and each nested stack's, stays within CloudFormation's
@@ -10,7 +11,8 @@ cfn-lint takes ~15 s per 450-resource template on one core, so it checks every t
 small sharded fan-out instead (three shards, built by the same code, with the same
 cross-stack wiring and per-consumer shape as the big one's, and a filled fan-out whose first
 consumers take functions defined in the parent stack);
-``EVENT_FANOUT_LINT_ALL_SHARDS=1`` lints every template of the 120-consumer fan-out too.
+``EVENT_FANOUT_LINT_ALL_SHARDS=1`` lints every template of the 60-consumer fan-out too.
+``benchmarks/large_local_deploy.py`` deploys a 120-consumer one.
 As in every test app (``new_app``), CDK's built-in template validation is off: cfn-lint is
 the check here, and running both doubles the synth time.
 """
@@ -36,9 +38,9 @@ from event_fanout.constructs.consumer_shards import ConsumersShard, jump_hash
 from tests.builders import ENV, new_app, new_function, new_stack
 from tests.template_checks import cfn_lint
 
-CONSUMERS = 120
-#: Enough shards that the fullest (a hash spreads unevenly: 19 of the 120) stays in budget.
-SHARDS = 8
+CONSUMERS = 60
+#: Enough shards that the fullest (a hash spreads unevenly: 15 of the 60) stays in budget.
+SHARDS = 5
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -108,7 +110,9 @@ def test_consumers_spread_over_nested_stacks(big: Synthesized) -> None:
     shards = big.fanout.shards
     assert len(shards) == SHARDS
     assert all(isinstance(s, ConsumersShard) for s in shards)
-    assert sorted(s.node.id for s in shards) == sorted(f"ConsumersShard{i + 1}" for i in range(8))
+    assert sorted(s.node.id for s in shards) == sorted(
+        f"ConsumersShard{i + 1}" for i in range(SHARDS)
+    )
     # Every consumer is in a shard, the one its id hashes to.
     for consumer_id, consumer in big.fanout.consumers.items():
         expected = f"ConsumersShard{jump_hash(consumer_id, SHARDS) + 1}"

@@ -7,7 +7,7 @@ same fan-out twice, changed in between, and compares every consumer both builds 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from constructs import Construct
 from event_fanout import EventFanout, EventFanoutConfigError, FanoutConsumer
 from tests.builders import ENV, new_app, new_function, new_stack
 
-IDS = [f"Consumer{i}" for i in range(12)]
+IDS = tuple(f"Consumer{i}" for i in range(12))
 
 
 def _factory(scope: Construct) -> lambda_.Function:
@@ -49,7 +49,9 @@ def _identity(consumer: FanoutConsumer) -> dict[str, Any]:
     }
 
 
-def _build(ids: Sequence[str], **fanout_props: Any) -> dict[str, dict[str, Any]]:
+@functools.cache
+def _build(ids: tuple[str, ...], **fanout_props: Any) -> dict[str, dict[str, Any]]:
+    """Each consumer's identity in a fan-out of ``ids`` (cached: the unchanged build repeats)."""
     stack = new_stack("Placement")
     fanout = EventFanout(stack, "Fanout", event_bus_name="placement", **fanout_props)
     for consumer_id in ids:
@@ -60,10 +62,10 @@ def _build(ids: Sequence[str], **fanout_props: Any) -> dict[str, dict[str, Any]]
 
 
 CHANGES = {
-    "remove_one": [i for i in IDS if i != "Consumer3"],
-    "insert_one": [*IDS[:5], "Inserted", *IDS[5:]],
-    "reorder": list(reversed(IDS)),
-    "remove_first_and_append": [*IDS[1:], "Appended"],
+    "remove_one": tuple(i for i in IDS if i != "Consumer3"),
+    "insert_one": (*IDS[:5], "Inserted", *IDS[5:]),
+    "reorder": tuple(reversed(IDS)),
+    "remove_first_and_append": (*IDS[1:], "Appended"),
 }
 
 
@@ -89,7 +91,7 @@ def test_filled_placement_moves_consumers_only_when_asked_to() -> None:
 
 def test_fails_when_a_stack_would_overflow_and_names_the_fix() -> None:
     with pytest.raises(EventFanoutConfigError) as caught:
-        _build([f"Consumer{i}" for i in range(30)])
+        _build(tuple(f"Consumer{i}" for i in range(30)))
     message = str(caught.value)
     assert "Placement/Fanout: consumer_id would take the fan-out's stack past resource_budget" in (
         message
@@ -100,7 +102,7 @@ def test_fails_when_a_stack_would_overflow_and_names_the_fix() -> None:
 
 def test_fails_when_a_shard_would_overflow_and_names_who_moves_with_one_more() -> None:
     with pytest.raises(EventFanoutConfigError, match=r"raise shards to 3; .*ConsumersShard3"):
-        _build([f"Consumer{i}" for i in range(30)], shards=2, resource_budget=100)
+        _build(tuple(f"Consumer{i}" for i in range(30)), shards=2, resource_budget=100)
 
 
 def test_fails_when_a_consumer_in_a_shard_gets_a_function_of_the_parent_stack() -> None:
