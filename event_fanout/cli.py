@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from event_fanout.console import console
+from event_fanout.console import echo as _echo
+from event_fanout.console import fail as _fail
 from event_fanout.local.cdk_cli import DeployError
 from event_fanout.local.project import (
     EmulatorUnavailableError,
@@ -29,21 +31,7 @@ from event_fanout.local.project import (
     recorded_emulator,
 )
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment, environment
-
-console = Console(width=max(110, Console().width))
-
-
-def _echo(line: str) -> None:
-    if line.startswith("[step]"):
-        console.print(f"[bold cyan]▶ {line[7:]}[/]")
-    else:
-        console.print(line, style="dim", markup=False, highlight=False)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]✗[/] {message}", markup=True, highlight=False)
-    raise SystemExit(1)
-
+from event_fanout.operations.commands import dlq, redrive_command, status
 
 #: How long the local runner waits before a failed record is retried (``demo``, ``local run``).
 RETRY_DELAY = click.option(
@@ -325,6 +313,11 @@ def down() -> None:
         os.kill(int(state["pid"]), signal.SIGTERM)
     project.state_file.unlink()
     console.print("[green]✓[/] local AWS stopped")
+
+
+main.add_command(status)
+main.add_command(dlq)
+main.add_command(redrive_command)
 
 
 if __name__ == "__main__":

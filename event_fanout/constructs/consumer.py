@@ -15,6 +15,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from event_fanout.constructs import manifest
 from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer_alarms import (
     ConsumerAlarms,
@@ -111,6 +112,7 @@ class FanoutConsumer(Construct):
         self._wire_idempotency(props, derived)
         self._attach_layers(props)
         self._create_alarms(props)
+        self._describe(props)
 
     # -- validate and derive ------------------------------------------------------------------
 
@@ -409,6 +411,36 @@ class FanoutConsumer(Construct):
             max_message_age=props.max_message_age,
             alarm_actions=props.alarm_actions,
             metrics_service=self.metrics_service,
+        )
+
+    # -- manifest -----------------------------------------------------------------------------
+
+    def _describe(self, props: ConsumerProps) -> None:
+        """The consumer's entry for the operating tools (``constructs/manifest.py``)."""
+        table = self.idempotency_table
+        manifest.describe(
+            self.queue,
+            "consumer",
+            {
+                "name": self._name,
+                "path": self._path,
+                "fanout": self._membership.name or None,
+                "metricsService": self.metrics_service,
+                "fifo": bool(props.fifo),
+                "queue": manifest.reference(self.queue, self.queue),
+                "deadLetterQueue": manifest.reference(self.queue, self.dead_letter_queue),
+                "rule": manifest.reference(self.queue, self.rule),
+                "function": manifest.reference(
+                    self.queue, props.handler, props.handler.function_name
+                ),
+                "idempotencyTable": manifest.reference(
+                    self.queue, table, None if table is None else table.table_name
+                ),
+                "alarms": {
+                    attribute: manifest.reference(self.queue, alarm)
+                    for attribute, alarm in self.alarms.resources.items()
+                },
+            },
         )
 
 

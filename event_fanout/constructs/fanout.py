@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from event_fanout.constructs import manifest
 from event_fanout.constructs import nag_acknowledgements as nag
 from event_fanout.constructs.consumer import FanoutConsumer
 from event_fanout.constructs.consumer_alarms import add_actions, queue_depth_alarm
@@ -270,6 +271,25 @@ class EventFanout(Construct):
             )
         )
         self.consumers: dict[str, FanoutConsumer] = {}
+        self._describe()
+
+    def _describe(self) -> None:
+        """The fan-out's entry for the operating tools (``constructs/manifest.py``)."""
+        holder = self.undeliverable_events_queue
+        manifest.describe(
+            holder,
+            "fanout",
+            {
+                "name": self.name,
+                "path": self.node.path,
+                "bus": manifest.reference(holder, self.event_bus, self.event_bus.event_bus_name),
+                "archive": manifest.reference(holder, self.archive),
+                "undeliverableEventsQueue": manifest.reference(holder, holder),
+                "undeliverableEventsAlarm": manifest.reference(
+                    holder, self.undeliverable_events_alarm
+                ),
+            },
+        )
 
     def add_consumer(
         self,

@@ -157,17 +157,17 @@ class FanoutApp:
         sqs = self.session.client("sqs")
         dynamodb = self.session.client("dynamodb")
         for mapping in self.mappings:
-            _empty_queue(sqs, mapping.queue_url)
+            empty_queue(sqs, mapping.queue_url)
             dlq_url = dead_letter_queue_url(self.session, mapping)
             if dlq_url:
-                _empty_queue(sqs, dlq_url)
+                empty_queue(sqs, dlq_url)
             table = mapping.function.environment.get("IDEMPOTENCY_TABLE_NAME")
             if table:
                 _empty_table(dynamodb, table)
         self._runner = self._new_runner()
 
 
-def _empty_queue(sqs: Any, queue_url: str) -> None:
+def empty_queue(sqs: Any, queue_url: str) -> None:
     """Receive and delete until empty: ``PurgeQueue`` may run once a minute per queue."""
     while True:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(

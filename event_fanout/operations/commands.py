@@ -1,0 +1,357 @@
+"""The day-2 commands of ``event-fanout``: status, dlq peek, redrive, replay, route, publish.
+
+Each is a thin layer over the modules of this package: it finds the stacks (``--stack``, or the
+stacks of the CDK app in the current directory), the AWS environment (the caller's credentials
+and region; ``--local`` or ``AWS_ENDPOINT_URL`` for the emulator), and prints a table for people
+or JSON (``--json``) for scripts. A failure is one line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from event_fanout.console import console, fail
+from event_fanout.local.assembly import assembly_stacks
+from event_fanout.local.project import Project, recorded_emulator
+from event_fanout.local.server import aws_environment
+from event_fanout.local.session import AwsSession, session_for
+from event_fanout.operations.dead_letters import peek
+from event_fanout.operations.discovery import DiscoveryError, Fanout, discover, find_consumer
+from event_fanout.operations.redrive import (
+    RedriveResult,
+    queue_depth,
+    redrive,
+    redrive_undeliverable,
+)
+from event_fanout.operations.status import FanoutStatus, fanout_status
+
+__all__ = ["dlq", "redrive_command", "status"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _operating_options(command: F) -> F:
+    """``--stack``, ``--local`` and ``--json``, shared by every command."""
+    command = click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."
+    )(command)
+    command = click.option(
+        "--local",
+        is_flag=True,
+        help="Use the emulator `event-fanout local up` started here (else your AWS "
+        "credentials and region; AWS_ENDPOINT_URL is honoured).",
+    )(command)
+    command = click.option(
+        "--stack",
+        "stacks",
+        multiple=True,
+        metavar="NAME",
+        help="A deployed stack to look in (repeatable). Default: the stacks of the CDK app here.",
+    )(command)
+    return command
+
+
+def operating_env(local: bool) -> dict[str, str]:
+    """The AWS environment to operate on: the project's emulator, or the caller's own."""
+    if not local:
+        return dict(os.environ)
+    state = recorded_emulator(Project.here())
+    if state is None:
+        fail("no local emulator is running here: start one with `event-fanout local up`")
+    return aws_environment(f"http://localhost:{state['port']}")
+
+
+def stacks_here(stacks: tuple[str, ...]) -> list[str]:
+    """The stacks named, else the stacks of the CDK app in the current directory."""
+    if stacks:
+        return list(stacks)
+    project = Project.here()
+    for assembly in (project.assembly_dir, project.root / "cdk.out"):
+        if (assembly / "manifest.json").exists():
+            return [stack.stack_name for stack in assembly_stacks(assembly)]
+    fail(f"no cloud assembly in {project.root} to read the app's stacks from: pass --stack NAME")
+
+
+def _fanouts(session: AwsSession, stacks: tuple[str, ...]) -> list[Fanout]:
+    try:
+        fanouts = discover(session, stacks_here(stacks))
+    except DiscoveryError as error:
+        fail(str(error))
+    if not fanouts:
+        fail(
+            "no fan-out in those stacks: none of their templates has an EventFanout manifest "
+            "entry (docs/operations.md; redeploy with this version of cdk-event-fanout)"
+        )
+    return fanouts
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _operation(command: F) -> F:
+    """Turn an AWS error into one failure line (the command's own messages pass through)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (BotoCoreError, ClientError) as error:
+            fail(f"{type(error).__name__}: {error}")
+
+    return run  # type: ignore[return-value]
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+@click.command()
+@_operating_options
+@click.option("--minutes", default=15, show_default=True, help="Window of the runtime's counts.")
+@click.option("--watch", is_flag=True, help="Refresh until Ctrl-C.")
+@click.option("--interval", default=10, show_default=True, help="--watch: seconds between reads.")
+@_operation
+def status(
+    stacks: tuple[str, ...], local: bool, as_json: bool, minutes: int, watch: bool, interval: int
+) -> None:
+    """Every consumer's lag, backlog, dead letters, alarms and counts; the one in trouble first."""
+    session = session_for(operating_env(local))
+    fanouts = _fanouts(session, stacks)
+    if as_json:
+        _print_json([s.to_json() for s in fanout_status(session, fanouts, minutes=minutes)])
+        return
+    if not watch:
+        console.print(_status_table(fanout_status(session, fanouts, minutes=minutes), minutes))
+        return
+    with Live(console=console, auto_refresh=False) as live:
+        try:
+            while True:
+                statuses = fanout_status(session, fanouts, minutes=minutes)
+                live.update(_status_table(statuses, minutes), refresh=True)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _status_table(statuses: list[FanoutStatus], minutes: int) -> Table:
+    table = Table(title=f"Consumers (counts over the last {minutes} min)")
+    for column in (
+        "fan-out",
+        "consumer",
+        "oldest",
+        "visible",
+        "in flight",
+        "DLQ",
+        "alarms",
+        "processed",
+        "duplicates",
+        "failed",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("fan-out", "consumer", "alarms") else "right"
+        )
+    for fanout in statuses:
+        for row in fanout.consumers:
+            alarming = ", ".join(row.alarming)
+            table.add_row(
+                fanout.fanout,
+                row.consumer,
+                _age(row.oldest_message_age),
+                str(row.visible),
+                str(row.in_flight),
+                f"[red]{row.dead_letter_depth}[/]" if row.dead_letter_depth else "0",
+                f"[red]{alarming}[/]" if alarming else "OK",
+                _count(row.counts.get("processed")),
+                _count(row.counts.get("duplicates")),
+                _count(row.counts.get("failed")),
+            )
+        undeliverable = fanout.undeliverable_events
+        table.add_row(
+            fanout.fanout,
+            "[dim](undeliverable events)[/]",
+            "",
+            f"[red]{undeliverable}[/]" if undeliverable else "0",
+            "",
+            "",
+            f"[red]{fanout.undeliverable_events_alarm}[/]"
+            if fanout.undeliverable_events_alarm == "ALARM"
+            else (fanout.undeliverable_events_alarm or "-"),
+            "",
+            "",
+            "",
+            end_section=True,
+        )
+    return table
+
+
+# -- dead letters -------------------------------------------------------------------------------
+
+
+@click.group()
+def dlq() -> None:
+    """Look into a consumer's dead-letter queue."""
+
+
+@dlq.command("peek")
+@click.argument("consumer")
+@_operating_options
+@click.option("--limit", default=10, show_default=True, help="Most messages to show.")
+@_operation
+def dlq_peek(
+    consumer: str, stacks: tuple[str, ...], local: bool, as_json: bool, limit: int
+) -> None:
+    """What waits in CONSUMER's DLQ, left in place (the messages are visible again at once)."""
+    session = session_for(operating_env(local))
+    fanout, found = _consumer(session, stacks, consumer)
+    letters = peek(session.client("sqs"), found.dead_letter_queue.url, limit=limit)
+    if as_json:
+        _print_json([letter.to_json() for letter in letters])
+        return
+    table = Table(title=f"{fanout.path}/{found.name}: {len(letters)} message(s) in its DLQ")
+    for column in ("event id", "source", "detail-type", "receives", "sent", "reason", "detail"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(
+            letter.event_id or "-",
+            letter.source or "-",
+            letter.detail_type or "-",
+            str(letter.receive_count),
+            letter.sent_at or "-",
+            letter.reason or "-",
+            letter.excerpt,
+        )
+    console.print(table)
+
+
+def _consumer(session: AwsSession, stacks: tuple[str, ...], name: str) -> Any:
+    try:
+        return find_consumer(_fanouts(session, stacks), name)
+    except DiscoveryError as error:
+        fail(str(error))
+
+
+# -- redrive ------------------------------------------------------------------------------------
+
+
+@click.command("redrive")
+@click.argument("consumer", required=False)
+@_operating_options
+@click.option(
+    "--undeliverable",
+    "fanout_path",
+    metavar="FANOUT",
+    help="Redrive a fan-out's undeliverable-events queue instead (its path, e.g. Stack/Fanout).",
+)
+@click.option("--max-per-second", type=click.IntRange(min=1), help="Cap the redrive's rate.")
+@click.option("--dry-run", is_flag=True, help="Say what would move, move nothing.")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "move-task", "copy"]),
+    default="auto",
+    show_default=True,
+    help="SQS's move task, or receive-send-delete (auto: the move task where SQS offers it).",
+)
+@click.option(
+    "--visibility-timeout",
+    default=30,
+    show_default=True,
+    help="copy: seconds a received message stays hidden (an interrupted run's come back then).",
+)
+@_operation
+def redrive_command(
+    consumer: str | None,
+    stacks: tuple[str, ...],
+    local: bool,
+    as_json: bool,
+    fanout_path: str | None,
+    max_per_second: int | None,
+    dry_run: bool,
+    method: str,
+    visibility_timeout: int,
+) -> None:
+    """Move CONSUMER's dead letters back to its queue, with progress and a final count."""
+    if (consumer is None) == (fanout_path is None):
+        fail("name a CONSUMER, or pass --undeliverable FANOUT")
+    session = session_for(operating_env(local))
+    sqs = session.client("sqs")
+    if fanout_path is not None:
+        fanouts = [f for f in _fanouts(session, stacks) if fanout_path in (f.path, f.name)]
+        if not fanouts:
+            fail(f"no fan-out {fanout_path!r} in those stacks")
+        source, label = fanouts[0].undeliverable_events_queue, f"{fanout_path} undeliverable events"
+    else:
+        owner, found = _consumer(session, stacks, consumer or "")
+        source, label = found.dead_letter_queue, f"{owner.path}/{found.name}"
+    waiting = sum(queue_depth(sqs, source).values())
+    if dry_run:
+        message = f"{label}: {waiting} message(s) would move from {source.name}"
+        _print_json({"source": source.arn, "messages": waiting}) if as_json else console.print(
+            message
+        )
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task(f"redrive {label}", total=waiting or None)
+
+        def advance(moved: int, total: int | None) -> None:
+            progress.update(task, completed=moved, total=total or waiting or None)
+
+        result: RedriveResult
+        if fanout_path is not None:
+            result = redrive_undeliverable(
+                sqs,
+                fanouts[0],
+                max_per_second=max_per_second,
+                on_progress=advance,
+                visibility_timeout=visibility_timeout,
+            )
+        else:
+            result = redrive(
+                sqs,
+                source,
+                found.queue,
+                method=method,  # type: ignore[arg-type]
+                max_per_second=max_per_second,
+                on_progress=advance,
+                visibility_timeout=visibility_timeout,
+            )
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        console.print(
+            f"[green]✓[/] {label}: {result.moved} message(s) moved ({result.method})"
+            + (f", {result.failed} failed to send" if result.failed else "")
+            + (f", {result.skipped} with no known consumer left in place" if result.skipped else "")
+        )
+    if result.status != "COMPLETED" or result.failed:
+        fail(f"redrive {result.status.lower()}: {result.reason or 'see the counts above'}")

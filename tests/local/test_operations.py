@@ -1,0 +1,299 @@
+"""Day-2 operations on a deployed fan-out: find it, read its state, peek and redrive its DLQs.
+
+The reference stack is deployed into the emulator with the real CDK CLI; each test puts the
+queues in the state it needs (messages in a DLQ, an alarm in ALARM) and runs the operations the
+``event-fanout`` commands run, or the commands themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from event_fanout.cli import main
+from event_fanout.local.cdk_cli import CdkApp
+from event_fanout.local.server import LocalAws
+from event_fanout.local.session import AwsSession, session_for
+from event_fanout.operations.dead_letters import peek
+from event_fanout.operations.discovery import Consumer, Fanout, discover, find_consumer
+from event_fanout.operations.redrive import queue_depth
+from event_fanout.operations.status import fanout_status
+from event_fanout.runtime.constants import DEAD_LETTER_REASON_ATTRIBUTE
+from event_fanout.stacks.reference import REFERENCE_STACK
+from event_fanout.testing.local_app import empty_queue
+
+pytestmark = pytest.mark.e2e
+
+CONSUMERS = ["AuditLog", "Notification", "ReportingSync"]
+
+
+@pytest.fixture(scope="module")
+def fanout(local_aws: LocalAws, deploy_reference: Callable[[], CdkApp]) -> Fanout:
+    deploy_reference()
+    (found,) = discover(session_for(local_aws.environment), [REFERENCE_STACK])
+    return found
+
+
+@pytest.fixture
+def session(local_aws: LocalAws, fanout: Fanout) -> Iterator[AwsSession]:
+    """The emulator's clients, with every queue of the fan-out empty before the test."""
+    session = session_for(local_aws.environment)
+    sqs = session.client("sqs")
+    queues = [fanout.undeliverable_events_queue]
+    queues += [q for c in fanout.consumers for q in (c.queue, c.dead_letter_queue)]
+    for queue in queues:
+        empty_queue(sqs, queue.url)
+    yield session
+
+
+def _event(detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CampaignBudgetChanged",
+        "source": "ads.campaigns",
+        "account": "123456789012",
+        "time": "2026-12-01T10:00:00Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def _dead_letter(session: AwsSession, consumer: Consumer, count: int) -> list[str]:
+    """Put ``count`` failed events in the consumer's DLQ, as the runtime leaves them."""
+    ids = []
+    sqs = session.client("sqs")
+    for n in range(count):
+        event = _event({"campaignId": n, "newBudget": 10})
+        ids.append(event["id"])
+        sqs.send_message(
+            QueueUrl=consumer.dead_letter_queue.url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                DEAD_LETTER_REASON_ATTRIBUTE: {
+                    "DataType": "String",
+                    "StringValue": "ValueError: campaign id format",
+                }
+            },
+        )
+    return ids
+
+
+def _drain_ids(session: AwsSession, consumer: Consumer) -> list[str]:
+    """The event ids of every message in the consumer's queue (consumed: the test's end)."""
+    sqs = session.client("sqs")
+    ids = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=consumer.queue.url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        ).get("Messages", [])
+        if not messages:
+            return ids
+        ids += [json.loads(m["Body"])["id"] for m in messages]
+
+
+def test_discovery_finds_every_consumer_and_its_resources(
+    local_aws: LocalAws, fanout: Fanout
+) -> None:
+    # GIVEN the reference stack deployed  WHEN its fan-out is discovered from the stack alone
+    session = session_for(local_aws.environment)
+    # THEN each consumer's queues, rule, function, table and alarms are the deployed ones
+    assert [c.name for c in fanout.consumers] == CONSUMERS
+    assert fanout.bus_name == "ads-campaigns" and fanout.archive_name
+    names = {f["FunctionName"] for f in session.client("lambda").list_functions()["Functions"]}
+    tables = set(session.client("dynamodb").list_tables()["TableNames"])
+    alarms = {
+        a["AlarmName"] for a in session.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    }
+    rules = {
+        r["Name"]
+        for r in session.client("events").list_rules(EventBusName="ads-campaigns")["Rules"]
+    }
+    for consumer in fanout.consumers:
+        assert consumer.function_name in names
+        assert consumer.idempotency_table in tables
+        assert consumer.rule_name in rules
+        assert len(consumer.alarms) == 7 and set(consumer.alarms.values()) <= alarms
+        assert queue_depth(session.client("sqs"), consumer.queue) == {"visible": 0, "in_flight": 0}
+    assert find_consumer([fanout], "Notification")[1].name == "Notification"
+
+
+def test_status_shows_the_consumer_in_trouble_first(session: AwsSession, fanout: Fanout) -> None:
+    # GIVEN dead letters in ReportingSync's DLQ, and AuditLog's lag alarm in ALARM
+    by_name = {c.name: c for c in fanout.consumers}
+    _dead_letter(session, by_name["ReportingSync"], 2)
+    session.client("cloudwatch").set_alarm_state(
+        AlarmName=by_name["AuditLog"].alarms["oldest_message_age"],
+        StateValue="ALARM",
+        StateReason="test",
+    )
+    try:
+        # WHEN the status is read
+        (state,) = fanout_status(session, [fanout])
+    finally:
+        session.client("cloudwatch").set_alarm_state(
+            AlarmName=by_name["AuditLog"].alarms["oldest_message_age"],
+            StateValue="OK",
+            StateReason="test",
+        )
+    # THEN the alarming consumer is first, then the one with dead letters
+    assert [c.consumer for c in state.consumers] == ["AuditLog", "ReportingSync", "Notification"]
+    assert state.consumers[0].alarming == ["oldest_message_age"]
+    assert state.consumers[1].dead_letter_depth == 2
+    assert state.undeliverable_events == 0
+
+
+def test_status_command_prints_json_for_scripts(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout
+) -> None:
+    _dead_letter(session, fanout.consumers[1], 1)
+    result = CliRunner().invoke(
+        main, ["status", "--stack", REFERENCE_STACK, "--json"], env=local_aws.environment
+    )
+    assert result.exit_code == 0, result.output
+    (state,) = json.loads(result.output)
+    depths = {c["consumer"]: c["dead_letter_depth"] for c in state["consumers"]}
+    assert depths == {"AuditLog": 0, "Notification": 1, "ReportingSync": 0}
+
+
+def test_dlq_peek_shows_the_failures_and_leaves_them_in_place(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout
+) -> None:
+    # GIVEN three failed events in Notification's DLQ
+    consumer = fanout.consumers[1]
+    ids = _dead_letter(session, consumer, 3)
+    # WHEN the DLQ is peeked, through the API and the command
+    letters = peek(session.client("sqs"), consumer.dead_letter_queue.url, limit=10)
+    result = CliRunner().invoke(
+        main,
+        ["dlq", "peek", "Notification", "--stack", REFERENCE_STACK, "--json"],
+        env=local_aws.environment,
+    )
+    # THEN each shows its event, why it failed and a detail excerpt, and all three are still
+    # there, visible
+    assert sorted(letter.event_id or "" for letter in letters) == sorted(ids)
+    assert {letter.reason for letter in letters} == {"ValueError: campaign id format"}
+    assert all(letter.source == "ads.campaigns" for letter in letters)
+    assert all('"campaignId"' in letter.excerpt for letter in letters)
+    assert result.exit_code == 0, result.output
+    assert sorted(item["event_id"] for item in json.loads(result.output)) == sorted(ids)
+    sqs = session.client("sqs")
+    assert queue_depth(sqs, consumer.dead_letter_queue) == {"visible": 3, "in_flight": 0}
+
+
+def test_redrive_moves_the_dead_letters_back_with_sqs_move_task(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout
+) -> None:
+    consumer = fanout.consumers[2]
+    ids = _dead_letter(session, consumer, 4)
+    dry = CliRunner().invoke(
+        main,
+        ["redrive", consumer.name, "--stack", REFERENCE_STACK, "--dry-run"],
+        env=local_aws.environment,
+    )
+    assert dry.exit_code == 0 and "4 message(s) would move" in dry.output, dry.output
+    result = CliRunner().invoke(
+        main,
+        ["redrive", consumer.name, "--stack", REFERENCE_STACK, "--json"],
+        env=local_aws.environment,
+    )
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.output)
+    assert (outcome["method"], outcome["moved"], outcome["status"]) == ("move-task", 4, "COMPLETED")
+    assert sorted(_drain_ids(session, consumer)) == sorted(ids)
+    sqs = session.client("sqs")
+    assert queue_depth(sqs, consumer.dead_letter_queue) == {"visible": 0, "in_flight": 0}
+
+
+def test_an_interrupted_copy_redrive_loses_nothing_and_a_rerun_finishes_it(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout
+) -> None:
+    # GIVEN 40 dead letters and a copy redrive held to 10 messages a second
+    consumer = fanout.consumers[0]
+    ids = _dead_letter(session, consumer, 40)
+    sqs = session.client("sqs")
+    command = [
+        sys.executable,
+        "-m",
+        "event_fanout.cli",
+        "redrive",
+        consumer.name,
+        "--stack",
+        REFERENCE_STACK,
+        "--method",
+        "copy",
+        "--max-per-second",
+        "10",
+        "--visibility-timeout",
+        "2",
+        "--json",
+    ]
+    env = {**os.environ, **local_aws.environment}
+    # WHEN the redrive process is killed once part of the DLQ has moved
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while queue_depth(sqs, consumer.dead_letter_queue)["visible"] > 25:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    moved_before = sqs.get_queue_attributes(
+        QueueUrl=consumer.queue.url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    # THEN every event is in the DLQ or the queue (the batch in flight comes back to the DLQ)
+    left = queue_depth(sqs, consumer.dead_letter_queue)
+    assert 0 < int(moved_before) < 40
+    assert int(moved_before) + left["visible"] + left["in_flight"] >= 40
+    # AND a second run finishes the move: every event in the queue, none left behind
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["method"] == "copy"
+    arrived = _drain_ids(session, consumer)
+    assert set(arrived) == set(ids)
+    assert len(arrived) - len(ids) <= 10  # at most the batch in flight at the kill, twice
+    assert queue_depth(sqs, consumer.dead_letter_queue) == {"visible": 0, "in_flight": 0}
+
+
+def test_undeliverable_events_go_back_to_the_queue_eventbridge_failed_to_reach(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout
+) -> None:
+    # GIVEN two events EventBridge could not deliver to Notification's queue, one to a target
+    # that is not a consumer of this fan-out
+    consumer = fanout.consumers[1]
+    sqs = session.client("sqs")
+    events = [_event({"campaignId": n}) for n in range(3)]
+    for event, target in zip(
+        events,
+        [consumer.queue.arn, consumer.queue.arn, "arn:aws:sqs:eu-west-1:1:other"],
+        strict=True,
+    ):
+        sqs.send_message(
+            QueueUrl=fanout.undeliverable_events_queue.url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ERROR_CODE": {"DataType": "String", "StringValue": "SQS.AccessDenied"},
+                "TARGET_ARN": {"DataType": "String", "StringValue": target},
+            },
+        )
+    # WHEN the fan-out's undeliverable events are redriven
+    result = CliRunner().invoke(
+        main,
+        ["redrive", "--undeliverable", fanout.path, "--stack", REFERENCE_STACK, "--json"],
+        env=local_aws.environment,
+    )
+    # THEN the two reach Notification's queue, the third stays, counted as skipped
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["skipped"] == 1
+    assert sorted(_drain_ids(session, consumer)) == sorted(e["id"] for e in events[:2])
+    assert queue_depth(sqs, fanout.undeliverable_events_queue)["visible"] == 1
