@@ -31,7 +31,14 @@ from event_fanout.local.project import (
     recorded_emulator,
 )
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment, environment
-from event_fanout.operations.commands import dlq, redrive_command, status
+from event_fanout.operations.commands import (
+    dlq,
+    publish_command,
+    redrive_command,
+    replay_command,
+    route_command,
+    status,
+)
 
 #: How long the local runner waits before a failed record is retried (``demo``, ``local run``).
 RETRY_DELAY = click.option(
@@ -318,6 +325,9 @@ def down() -> None:
 main.add_command(status)
 main.add_command(dlq)
 main.add_command(redrive_command)
+main.add_command(replay_command)
+main.add_command(route_command)
+main.add_command(publish_command)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 SHARED_FIXTURE_GROUPS = {
     "tests/local/test_e2e.py": "reference-deploy",
     "tests/local/test_fault_run.py": "reference-deploy",
+    "tests/local/test_operations.py": "reference-deploy",
+    "tests/local/test_producer_correlation.py": "reference-deploy",
     # Its own pytest process and emulator: a unit of its own, beside the other emulator groups.
     "tests/local/test_example_app.py": "example-app",
     # Both read the synthesized reference stack (``reference_synth``).

@@ -430,6 +430,9 @@ class FanoutConsumer(Construct):
                 "queue": manifest.reference(self.queue, self.queue),
                 "deadLetterQueue": manifest.reference(self.queue, self.dead_letter_queue),
                 "rule": manifest.reference(self.queue, self.rule),
+                "bus": manifest.reference(
+                    self.queue, props.event_bus, props.event_bus.event_bus_name
+                ),
                 "function": manifest.reference(
                     self.queue, props.handler, props.handler.function_name
                 ),

@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -26,16 +27,31 @@ from event_fanout.local.project import Project, recorded_emulator
 from event_fanout.local.server import aws_environment
 from event_fanout.local.session import AwsSession, session_for
 from event_fanout.operations.dead_letters import peek
-from event_fanout.operations.discovery import DiscoveryError, Fanout, discover, find_consumer
+from event_fanout.operations.discovery import (
+    DiscoveryError,
+    Fanout,
+    consumers_by_rule,
+    deployed_templates,
+    discover,
+    find_consumer,
+)
 from event_fanout.operations.redrive import (
     RedriveResult,
     queue_depth,
     redrive,
     redrive_undeliverable,
 )
+from event_fanout.operations.replay import parse_time, start_replay, wait_for_replay
 from event_fanout.operations.status import FanoutStatus, fanout_status
 
-__all__ = ["dlq", "redrive_command", "status"]
+__all__ = [
+    "dlq",
+    "publish_command",
+    "redrive_command",
+    "replay_command",
+    "route_command",
+    "status",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -355,3 +371,224 @@ def redrive_command(
         )
     if result.status != "COMPLETED" or result.failed:
         fail(f"redrive {result.status.lower()}: {result.reason or 'see the counts above'}")
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+
+@click.command("replay")
+@click.argument("consumer")
+@_operating_options
+@click.option("--from", "start", required=True, help="Start of the window (ISO 8601, or -2h).")
+@click.option("--to", "end", default="now", show_default=True, help="End of the window.")
+@click.option(
+    "--reprocess",
+    is_flag=True,
+    help="Run events the consumer already processed again (keyed apart, once per replay). "
+    "Default: they are skipped as duplicates.",
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow until done.")
+@_operation
+def replay_command(
+    consumer: str,
+    stacks: tuple[str, ...],
+    local: bool,
+    as_json: bool,
+    start: str,
+    end: str,
+    reprocess: bool,
+    wait: bool,
+) -> None:
+    """Replay the fan-out's archived events of a window to CONSUMER's rule only."""
+    session = session_for(operating_env(local))
+    fanout, found = _consumer(session, stacks, consumer)
+    try:
+        window = parse_time(start), parse_time(end)
+        events = session.client("events")
+        name = start_replay(events, fanout, found, *window, reprocess=reprocess)
+    except (ValueError, DiscoveryError) as error:
+        fail(str(error))
+    if not wait:
+        _print_json({"name": name, "state": "STARTING"}) if as_json else console.print(
+            f"replay {name} started: `aws events describe-replay --replay-name {name}`"
+        )
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[state]}"),
+        console=console,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task(f"replay {name}", total=1.0, state="STARTING")
+        result = wait_for_replay(
+            events,
+            name,
+            on_progress=lambda done, state: progress.update(task, completed=done, state=state),
+        )
+    if as_json:
+        _print_json(result.to_json())
+    elif result.state == "COMPLETED":
+        console.print(f"[green]✓[/] replay {name} completed, to {fanout.path}/{found.name} only")
+    if result.state != "COMPLETED":
+        fail(f"replay {name} {result.state.lower()}: {result.reason or 'no reason given'}")
+
+
+# -- route --------------------------------------------------------------------------------------
+
+
+@click.command("route")
+@click.argument("event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_operating_options
+@click.option("--aws", "ask_aws", is_flag=True, help="Ask EventBridge (TestEventPattern).")
+@_operation
+def route_command(
+    event_file: Path, stacks: tuple[str, ...], local: bool, as_json: bool, ask_aws: bool
+) -> None:
+    """Which consumers' rules match the event in EVENT_FILE, and the field where the others fail.
+
+    The patterns come from the deployed stacks (--stack) or from the app's cloud assembly here
+    (cdk.out, or the last `local deploy`); matching is offline unless --aws.
+    """
+    from event_fanout.operations.route import (
+        RouteError,
+        patterns_from_templates,
+        route,
+        route_with_eventbridge,
+    )
+
+    try:
+        event = json.loads(event_file.read_text())
+    except json.JSONDecodeError as error:
+        fail(f"{event_file} is not JSON: {error}")
+    session = session_for(operating_env(local))
+    templates = deployed_templates(session, stacks) if stacks else _assembly_templates()
+    names = consumers_by_rule(templates)
+    try:
+        patterns = {
+            names[rule]: pattern
+            for rule, pattern in patterns_from_templates(templates).items()
+            if rule in names
+        }
+        if not patterns:
+            fail("no consumer rule in those templates (none has an EventFanout manifest entry)")
+        results = (
+            route_with_eventbridge(session.client("events"), event, patterns)
+            if ask_aws
+            else route(event, patterns)
+        )
+    except RouteError as error:
+        fail(str(error))
+    if as_json:
+        _print_json([result.to_json() for result in results])
+        return
+    table = Table(title=f"{event_file.name}: {sum(r.matched for r in results)} consumer(s) match")
+    for column in ("consumer", "matches", "first field that does not match"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(
+            result.consumer,
+            "[green]yes[/]" if result.matched else "no",
+            result.mismatched_field or "",
+        )
+    console.print(table)
+
+
+def _assembly_templates() -> dict[str, Any]:
+    """The templates of the app's cloud assembly here, nested stacks' included."""
+    project = Project.here()
+    for assembly in (project.assembly_dir, project.root / "cdk.out"):
+        if (assembly / "manifest.json").exists():
+            return {
+                path.name: json.loads(path.read_text())
+                for path in sorted(assembly.glob("*.template.json"))
+            }
+    fail(f"no cloud assembly in {project.root}: run `npx cdk synth`, or pass --stack NAME")
+
+
+# -- publish ------------------------------------------------------------------------------------
+
+
+@click.command("publish")
+@click.argument("event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_operating_options
+@click.option("--bus", help="The bus (default: the entries' EventBusName, else the app's fan-out).")
+@click.option("--correlation-id", help="Stamped on every event that carries none (default: new).")
+@_operation
+def publish_command(
+    event_file: Path,
+    stacks: tuple[str, ...],
+    local: bool,
+    as_json: bool,
+    bus: str | None,
+    correlation_id: str | None,
+) -> None:
+    """Publish the events of EVENT_FILE (a JSON event, a JSON list, or NDJSON) onto a bus.
+
+    Each event is a PutEvents entry (Source, DetailType, Detail) or an event as EventBridge
+    delivers it (source, detail-type, detail). Batched, retried, and counted.
+    """
+    from event_fanout.producer import EventPublisher, InvalidEventError
+
+    session = session_for(operating_env(local))
+    entries = [_as_entry(event) for event in _read_events(event_file)]
+    if bus is None and any("EventBusName" not in entry for entry in entries):
+        fanouts = _fanouts(session, stacks)
+        buses = sorted({f.bus_name for f in fanouts if f.bus_name})
+        if len(buses) != 1:
+            fail(f"pass --bus: the app's fan-outs use {len(buses)} buses ({', '.join(buses)})")
+        bus = buses[0]
+    publisher = EventPublisher(session.client("events"), event_bus_name=bus)
+    try:
+        result = publisher.publish(entries, correlation_id=correlation_id)
+    except InvalidEventError as error:
+        fail(str(error))
+    summary = {
+        "accepted": len(result.accepted),
+        "failed": len(result.failed),
+        "correlation_id": result.correlation_id,
+        "event_ids": [a.event_id for a in result.accepted],
+        "failures": [
+            {"index": f.index, "error_code": f.error_code, "error_message": f.error_message}
+            for f in result.failed
+        ],
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        console.print(
+            f"[green]✓[/] {summary['accepted']} accepted, {summary['failed']} failed "
+            f"(correlation id {result.correlation_id})"
+        )
+        for failure in result.failed:
+            console.print(f"  event {failure.index}: {failure.error_code}: {failure.error_message}")
+    if result.failed:
+        raise SystemExit(1)
+
+
+def _read_events(path: Path) -> list[Any]:
+    text = path.read_text().strip()
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as error:
+            fail(f"{path} is neither JSON nor NDJSON: {error}")
+    return loaded if isinstance(loaded, list) else [loaded]
+
+
+def _as_entry(event: Any) -> dict[str, Any]:
+    """A PutEvents entry from an entry, or from an event as EventBridge delivers it."""
+    if not isinstance(event, dict):
+        fail(f"an event must be a JSON object, got {type(event).__name__}")
+    if "Source" in event or "DetailType" in event:
+        return dict(event)
+    entry: dict[str, Any] = {
+        "Source": event.get("source"),
+        "DetailType": event.get("detail-type"),
+        "Detail": event.get("detail", {}),
+    }
+    if event.get("resources"):
+        entry["Resources"] = event["resources"]
+    return entry

@@ -20,7 +20,15 @@ from event_fanout.local.deployed_stacks import deployed_stack_tree
 from event_fanout.local.session import AwsSession
 from event_fanout.manifest_format import MANIFEST_KEY, MANIFEST_VERSION
 
-__all__ = ["Consumer", "DiscoveryError", "Fanout", "discover", "find_consumer"]
+__all__ = [
+    "Consumer",
+    "DiscoveryError",
+    "Fanout",
+    "consumers_by_rule",
+    "deployed_templates",
+    "discover",
+    "find_consumer",
+]
 
 
 class DiscoveryError(RuntimeError):
@@ -54,6 +62,8 @@ class Consumer:
     dead_letter_queue: Queue
     rule_name: str | None
     rule_arn: str | None
+    #: The bus the consumer's rule is on (its fan-out's).
+    bus_name: str | None
     function_name: str | None
     idempotency_table: str | None
     #: Alarm attribute (``dead_letter_queue_depth``, ...) -> alarm name.
@@ -131,6 +141,17 @@ def discover(session: AwsSession, stack_names: Iterable[str]) -> list[Fanout]:
                     fanouts[fanout.name] = fanout
                 elif entry["kind"] == "consumer":
                     consumers.append(_consumer(context, entry))
+    for index, consumer in enumerate(consumers):
+        parent = fanouts.get(consumer.fanout or "")
+        if consumer.bus_name is None and parent is not None and parent.bus_name is not None:
+            # A shard's entry cannot name the parent's bus: the fan-out's entry does.
+            consumers[index] = consumer = dataclasses.replace(
+                consumer,
+                bus_name=parent.bus_name,
+                rule_arn=(consumer.rule_arn or "").replace(":rule/", f":rule/{parent.bus_name}/", 1)
+                if consumer.rule_arn and parent.bus_name != "default"
+                else consumer.rule_arn,
+            )
     for consumer in consumers:
         owner = fanouts.get(consumer.fanout or "")
         if owner is None:
@@ -173,6 +194,36 @@ def find_consumer(fanouts: Sequence[Fanout], name: str) -> tuple[Fanout, Consume
         f"{name!r} names {len(found)} consumers; pass one of: "
         + ", ".join(f"{f.path}/{c.name}" for f, c in found)
     )
+
+
+def deployed_templates(session: AwsSession, stack_names: Iterable[str]) -> dict[str, Any]:
+    """Stack name -> its deployed template, for the stacks and their nested stacks."""
+    cloudformation = session.client("cloudformation")
+    templates: dict[str, Any] = {}
+    for stack_name in stack_names:
+        for nested in deployed_stack_tree(cloudformation, stack_name):
+            templates[nested] = _template(cloudformation, nested)
+    return templates
+
+
+def consumers_by_rule(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Rule logical id -> the consumer it feeds, from the templates' manifest entries.
+
+    A consumer is named by its id, or by its construct path where two consumers share an id.
+    """
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for template in templates.values():
+        for entry in _entries(template):
+            rule = entry.get("rule")
+            if entry["kind"] == "consumer" and isinstance(rule, Mapping) and "logicalId" in rule:
+                found.append((str(rule["logicalId"]), entry))
+    names = [str(entry["name"]) for _, entry in found]
+    return {
+        logical_id: str(entry["name"])
+        if names.count(str(entry["name"])) == 1
+        else str(entry["path"])
+        for logical_id, entry in found
+    }
 
 
 def _template(cloudformation: Any, stack_name: str) -> Mapping[str, Any]:
@@ -224,8 +275,14 @@ def _with_archive_of_bus(session: AwsSession, fanout: Fanout) -> Fanout:
 
 
 def _rule_name(physical_id: str | None) -> str | None:
-    # A rule on a custom bus has the physical id "bus|rule".
     return None if physical_id is None else physical_id.rsplit("|", 1)[-1]
+
+
+def _rule_arn(context: _StackContext, bus_name: str | None, rule_name: str | None) -> str | None:
+    if rule_name is None:
+        return None
+    on_bus = "" if bus_name in (None, "default") else f"{bus_name}/"
+    return context.arn("events", f"rule/{on_bus}{rule_name}")
 
 
 def _fanout(context: _StackContext, entry: Mapping[str, Any]) -> Fanout:
@@ -256,10 +313,10 @@ def _consumer(context: _StackContext, entry: Mapping[str, Any]) -> Consumer:
         raise DiscoveryError(f"{entry.get('path')}: its queues are not deployed")
     rule_physical = context.resolve(entry.get("rule"))
     rule_name = _rule_name(rule_physical)
-    rule_arn = None
-    if rule_physical is not None and rule_name is not None:
-        bus = rule_physical.rsplit("|", 1)[0] if "|" in rule_physical else None
-        rule_arn = context.arn("events", f"rule/{bus}/{rule_name}" if bus else f"rule/{rule_name}")
+    # A rule on a custom bus has the physical id "bus|rule" in AWS (the emulator: "rule").
+    bus_name = context.resolve(entry.get("bus"))
+    if rule_physical is not None and "|" in rule_physical:
+        bus_name = rule_physical.rsplit("|", 1)[0]
     alarms = {
         attribute: name
         for attribute, ref in (entry.get("alarms") or {}).items()
@@ -275,7 +332,8 @@ def _consumer(context: _StackContext, entry: Mapping[str, Any]) -> Consumer:
         queue=queue,
         dead_letter_queue=dlq,
         rule_name=rule_name,
-        rule_arn=rule_arn,
+        rule_arn=_rule_arn(context, bus_name, rule_name),
+        bus_name=bus_name,
         function_name=context.resolve(entry.get("function")),
         idempotency_table=context.resolve(entry.get("idempotencyTable")),
         alarms=alarms,

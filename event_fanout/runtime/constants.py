@@ -67,3 +67,11 @@ DEAD_LETTER_REASON_ATTRIBUTE: Final = "EventFanoutFailureReason"
 #: account). Set by the construct beside ``EVENT_FANOUT_CONSUMER``; falls back to
 #: ``POWERTOOLS_SERVICE_NAME`` (which names the logs' service and stays the user's to change).
 ENV_METRICS_SERVICE: Final = "EVENT_FANOUT_METRICS_SERVICE"
+
+#: A replay whose name starts with this reprocesses its events (``event-fanout replay
+#: --reprocess``): the runtime keys them in a namespace of that replay, so events already
+#: processed run again, once per replay. Any other replay's events keep their usual keys and are
+#: skipped as the duplicates they are. EventBridge adds ``replay-name`` to every replayed event.
+REPROCESS_REPLAY_PREFIX: Final = "reprocess-"
+#: The envelope field EventBridge adds to replayed events.
+REPLAY_NAME_FIELD: Final = "replay-name"

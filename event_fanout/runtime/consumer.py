@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from event_fanout.runtime.constants import REPLAY_NAME_FIELD
 from event_fanout.runtime.dead_letter import DeadLetterQueue, dead_letter_queue
 from event_fanout.runtime.events import EventBridgeEvent, parse_sqs_body
 from event_fanout.runtime.exceptions import MalformedEventError, RuntimeConfigError
@@ -266,6 +267,7 @@ class FanoutHandler(Generic[EventT]):
                 )
                 return self._failed(record, exc, tally, dead_letters)
 
+        runner = runner.for_event(raw)
         keys: dict[str, Any] = {
             "message_id": message_id,
             "event_id": event.id,
@@ -274,6 +276,8 @@ class FanoutHandler(Generic[EventT]):
             "detail_type": event.detail_type,
             "receive_count": receive_count,
         }
+        if isinstance(replay := raw.get(REPLAY_NAME_FIELD), str):
+            keys["replay_name"] = replay
         if event.tenant_id is not None:
             keys["tenant_id"] = event.tenant_id
         if event.event_version is not None:

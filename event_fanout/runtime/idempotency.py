@@ -14,8 +14,9 @@ cold start does not touch DynamoDB, and tests can build it inside a moto mock.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ from jmespath.lexer import Lexer
 from event_fanout.runtime.constants import (
     IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     IDEMPOTENCY_KEY_ATTRIBUTE,
+    REPLAY_NAME_FIELD,
+    REPROCESS_REPLAY_PREFIX,
 )
 from event_fanout.runtime.settings import ConsumerSettings
 
@@ -252,6 +255,8 @@ class IdempotentRunner:
 
     def __init__(self, settings: ConsumerSettings, *, use_local_cache: bool = False) -> None:
         self.settings = settings
+        self.use_local_cache = use_local_cache
+        self._context: LambdaContext | None = None
         self.key_path = KeyPath(settings.key_path)
         self.config = IdempotencyConfig(
             event_key_jmespath=settings.key_path,
@@ -282,7 +287,26 @@ class IdempotentRunner:
         claimable again once that invocation could no longer be running, instead of blocking the
         key until the (days-long) record expiry.
         """
+        self._context = context
         self.config.register_lambda_context(context)  # type: ignore[arg-type]
+
+    def for_event(self, event: Mapping[str, Any]) -> IdempotentRunner:
+        """The runner that keys ``event``: this one, or for a reprocessing replay that replay's.
+
+        A replay named ``reprocess-...`` (``constants.REPROCESS_REPLAY_PREFIX``) keys its
+        events under ``<key prefix>#<replay name>``: an event processed before runs again, and
+        a redelivery of the replayed event within that replay is still skipped. Events of
+        other replays keep their usual keys, so a replay is safe by default.
+        """
+        replay = event.get(REPLAY_NAME_FIELD)
+        if not isinstance(replay, str) or not replay.startswith(REPROCESS_REPLAY_PREFIX):
+            return self
+        settings = dataclasses.replace(
+            self.settings, key_prefix=f"{self.settings.key_prefix}#{replay}"
+        )
+        runner = _cached_runner(settings, self.use_local_cache)
+        runner.register_lambda_context(self._context)
+        return runner
 
     def run(
         self, event: dict[str, Any], call: Callable[[], None], message_id: str

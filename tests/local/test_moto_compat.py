@@ -482,3 +482,16 @@ def test_guard_rejects_a_changed_stack_update(
     (checked,) = [f for f in stack_updates.FIXES if f.name == fix]
     with pytest.raises(moto_compat.MotoCompatError, match=fix):
         checked.check()
+
+
+def test_guard_rejects_a_changed_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.events.models import Replay
+
+    from event_fanout.local.moto_compat import replay_window
+
+    def changed(self: Any, archive: Any) -> None:
+        """moto honours FilterArns and the window upstream."""
+
+    monkeypatch.setattr(Replay, "replay_events", changed)
+    with pytest.raises(moto_compat.MotoCompatError, match="replay_filter_and_window"):
+        replay_window._check()

@@ -15,6 +15,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,17 +92,22 @@ def _dead_letter(session: AwsSession, consumer: Consumer, count: int) -> list[st
     return ids
 
 
-def _drain_ids(session: AwsSession, consumer: Consumer) -> list[str]:
-    """The event ids of every message in the consumer's queue (consumed: the test's end)."""
+def _drain_bodies(session: AwsSession, consumer: Consumer) -> list[dict[str, Any]]:
+    """Every event in the consumer's queue (received and left in flight: the test's end)."""
     sqs = session.client("sqs")
-    ids = []
+    bodies = []
     while True:
         messages = sqs.receive_message(
             QueueUrl=consumer.queue.url, MaxNumberOfMessages=10, VisibilityTimeout=60
         ).get("Messages", [])
         if not messages:
-            return ids
-        ids += [json.loads(m["Body"])["id"] for m in messages]
+            return bodies
+        bodies += [json.loads(m["Body"]) for m in messages]
+
+
+def _drain_ids(session: AwsSession, consumer: Consumer) -> list[str]:
+    """The event ids of every message in the consumer's queue."""
+    return [body["id"] for body in _drain_bodies(session, consumer)]
 
 
 def test_discovery_finds_every_consumer_and_its_resources(
@@ -297,3 +304,138 @@ def test_undeliverable_events_go_back_to_the_queue_eventbridge_failed_to_reach(
     assert json.loads(result.output)["skipped"] == 1
     assert sorted(_drain_ids(session, consumer)) == sorted(e["id"] for e in events[:2])
     assert queue_depth(sqs, fanout.undeliverable_events_queue)["visible"] == 1
+
+
+def test_replay_sends_the_windows_events_to_one_consumer_under_their_own_ids(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout
+) -> None:
+    # GIVEN budget changes on the bus two hours ago and ten minutes ago (archived, delivered,
+    # and consumed since: every queue is empty again)
+    events = session.client("events")
+    now = datetime.now(UTC)
+    published: dict[str, list[str]] = {"old": [], "recent": []}
+    for age, count in (("old", 2), ("recent", 3)):
+        at = now - (timedelta(hours=2) if age == "old" else timedelta(minutes=10))
+        response = events.put_events(
+            Entries=[
+                {
+                    "EventBusName": "ads-campaigns",
+                    "Source": "ads.campaigns",
+                    "DetailType": "CampaignBudgetChanged",
+                    "Time": at,
+                    "Detail": json.dumps(
+                        {
+                            "companyId": 1,
+                            "profileId": 2,
+                            "campaignId": 100 + n,
+                            "oldBudget": 10,
+                            "newBudget": 5000,
+                            "version": 1,
+                        }
+                    ),
+                }
+                for n in range(count)
+            ]
+        )
+        published[age] = [entry["EventId"] for entry in response["Entries"]]
+    sqs = session.client("sqs")
+    for consumer in fanout.consumers:
+        empty_queue(sqs, consumer.queue.url)
+
+    # WHEN the last half hour is replayed to ReportingSync
+    result = CliRunner().invoke(
+        main,
+        ["replay", "ReportingSync", "--stack", REFERENCE_STACK, "--from", "-30m", "--json"],
+        env=local_aws.environment,
+    )
+
+    # THEN only ReportingSync's queue gets them, only the recent ones, with their own ids and
+    # the replay's name (which the runtime keys on only for a reprocessing replay)
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.output)
+    assert outcome["state"] == "COMPLETED" and outcome["name"].startswith("replay-ReportingSync-")
+    by_name = {c.name: c for c in fanout.consumers}
+    bodies = _drain_bodies(session, by_name["ReportingSync"])
+    assert sorted(b["id"] for b in bodies) == sorted(published["recent"])
+    assert {b["replay-name"] for b in bodies} == {outcome["name"]}
+    for other in ("AuditLog", "Notification"):
+        assert _drain_bodies(session, by_name[other]) == [], other
+    reprocess = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            "ReportingSync",
+            "--stack",
+            REFERENCE_STACK,
+            "--from",
+            "-30m",
+            "--reprocess",
+            "--json",
+        ],
+        env=local_aws.environment,
+    )
+    assert json.loads(reprocess.output)["name"].startswith("reprocess-ReportingSync-")
+    assert len(_drain_bodies(session, by_name["ReportingSync"])) == 3
+
+
+def test_route_names_the_matching_consumers_and_the_field_that_stops_the_others(
+    local_aws: LocalAws, fanout: Fanout, tmp_path: Path
+) -> None:
+    # GIVEN a budget change under Notification's threshold, as a PutEvents entry
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "Source": "ads.campaigns",
+                "DetailType": "CampaignBudgetChanged",
+                "Detail": json.dumps({"campaignId": 7, "newBudget": 500, "version": 1}),
+            }
+        )
+    )
+    # WHEN it is routed against the deployed stack's rules
+    result = CliRunner().invoke(
+        main, ["route", str(event), "--stack", REFERENCE_STACK, "--json"], env=local_aws.environment
+    )
+    # THEN the consumers are named as the fan-out names them, each with its verdict
+    assert result.exit_code == 0, result.output
+    verdicts = {
+        r["consumer"]: (r["matched"], r["mismatched_field"]) for r in json.loads(result.output)
+    }
+    assert verdicts == {
+        "AuditLog": (True, None),
+        "Notification": (False, "detail.newBudget"),
+        "ReportingSync": (True, None),
+    }
+
+
+def test_publish_sends_an_ndjson_file_to_the_fanouts_bus_with_one_correlation_id(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout, tmp_path: Path
+) -> None:
+    # GIVEN two events, one as a PutEvents entry and one as EventBridge delivers events
+    lines = [
+        {
+            "Source": "ads.campaigns",
+            "DetailType": "CampaignBudgetChanged",
+            "Detail": {"campaignId": 1, "newBudget": 50, "version": 1},
+        },
+        {
+            "source": "ads.campaigns",
+            "detail-type": "CampaignBudgetChanged",
+            "detail": {"campaignId": 2, "newBudget": 60, "version": 1},
+        },
+    ]
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    # WHEN they are published without naming a bus
+    result = CliRunner().invoke(
+        main,
+        ["publish", str(path), "--stack", REFERENCE_STACK, "--correlation-id", "c-42", "--json"],
+        env=local_aws.environment,
+    )
+    # THEN both reach the fan-out's bus (AuditLog takes every budget change), stamped
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["accepted"], summary["failed"], summary["correlation_id"]) == (2, 0, "c-42")
+    bodies = _drain_bodies(session, {c.name: c for c in fanout.consumers}["AuditLog"])
+    assert sorted(b["id"] for b in bodies) == sorted(summary["event_ids"])
+    assert {b["detail"]["correlationId"] for b in bodies} == {"c-42"}

@@ -410,3 +410,21 @@ def test_fails_when_a_jmespath_setting_is_invalid_in_the_settings() -> None:
         ConsumerSettings.from_env(
             "Audit", {"IDEMPOTENCY_TABLE_NAME": "t", "IDEMPOTENCY_KEY_PATH": "detail..id"}
         )
+
+
+def test_a_replayed_event_is_skipped_unless_its_replay_reprocesses(consumer_env: Any) -> None:
+    # GIVEN an event already processed
+    recorder = Recorder()
+    event = budget_event()
+    invoke(recorder, event)
+
+    # WHEN EventBridge replays it (same id, replay-name added): by an ordinary replay, then by
+    # a reprocessing one, twice (an SQS redelivery within that replay), then by a second one
+    invoke(recorder, {**event, "replay-name": "after-fix-1"})
+    invoke(recorder, {**event, "replay-name": "reprocess-billing-1"})
+    invoke(recorder, {**event, "replay-name": "reprocess-billing-1"})
+    invoke(recorder, {**event, "replay-name": "reprocess-billing-2"})
+
+    # THEN the ordinary replay was a duplicate; each reprocessing replay ran it once
+    assert len(recorder.effects) == 3
+    assert {effect[0] for effect in recorder.effects} == {event["id"]}

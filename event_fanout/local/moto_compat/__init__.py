@@ -1,7 +1,7 @@
 """What moto lacks or gets wrong with the fan-out's resources, and the fix for each.
 
 The local emulator is moto's server; the real CDK CLI deploys the unchanged reference template
-into it. Seventeen things stand in the way with moto 5.2.5 (the version every fix here was written
+into it. Eighteen things stand in the way with moto 5.2.5 (the version every fix here was written
 and tested against, :data:`MOTO_VERSION`):
 
 ``event_bus_ref``
@@ -67,6 +67,10 @@ and tested against, :data:`MOTO_VERSION`):
 ``nested_stack_update``
     A changed nested stack (a fan-out's shard) is deleted and created again, losing its
     queues, messages and tables; it is updated in place instead.
+``replay_filter_and_window``
+    ``StartReplay`` sends every archived event to every rule of the bus under a new event id:
+    it ignores ``Destination.FilterArns`` and the ``EventStartTime``/``EventEndTime`` window.
+    EventBridge replays the window's events, to the filter's rules only, with their own ids.
 
 Every fix is applied inside the moto server process (``python -m event_fanout.local.server``),
 never to the template: what is deployed is exactly what ``cdk deploy`` sends to real AWS.
@@ -79,7 +83,7 @@ moto no longer needs, and update :data:`MOTO_VERSION` and the recorded fingerpri
 
 The fixes live in modules by kind: :mod:`.cloudformation_names`, :mod:`.delivered_events`,
 :mod:`.cloudformation_models`, :mod:`.request_costs`, :mod:`.message_move_task`,
-:mod:`.fifo_order` and :mod:`.stack_updates`; the
+:mod:`.fifo_order`, :mod:`.stack_updates` and :mod:`.replay_window`; the
 guards they share in :mod:`.guards`.
 """
 
@@ -91,6 +95,7 @@ from event_fanout.local.moto_compat import (
     delivered_events,
     fifo_order,
     message_move_task,
+    replay_window,
     request_costs,
     stack_updates,
 )
@@ -132,6 +137,7 @@ FIXES: tuple[CompatFix, ...] = (
     *message_move_task.FIXES,
     *fifo_order.FIXES,
     *stack_updates.FIXES,
+    *replay_window.FIXES,
 )
 
 
