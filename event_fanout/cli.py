@@ -283,6 +283,7 @@ def run(until_drained: bool, timeout: int, concurrency: int, retry_delay: int) -
             retry_delay=retry_delay,
             log_dir=project.work_dir / "logs",
             concurrency=concurrency,
+            metrics_to_cloudwatch=True,
         )
         for mapping in mappings:
             console.print(

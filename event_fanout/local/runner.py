@@ -64,6 +64,7 @@ __all__ = [
     "EventSourceRunner",
     "MappingStats",
     "discover_mappings",
+    "emf_metric_data",
     "emf_metrics",
     "sqs_event_record",
 ]
@@ -182,6 +183,10 @@ class EventSourceRunner:
         at a time; above 1 each runs in an execution environment of its own (a worker
         process per concurrent invocation, see :mod:`~event_fanout.local.execution_environments`).
         Use :meth:`close` (or ``with``) to stop the environments.
+    metrics_to_cloudwatch:
+        Put the runtime's metrics (its embedded-metric-format log lines) into the emulator's
+        CloudWatch, as CloudWatch Logs does in AWS, so ``event-fanout status`` and the
+        failed-records alarms' metric see them.
 
     """
 
@@ -197,6 +202,7 @@ class EventSourceRunner:
         batching_window: float | None = None,
         receive_wait_seconds: int = RECEIVE_WAIT_SECONDS,
         concurrency: int = 1,
+        metrics_to_cloudwatch: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -208,6 +214,8 @@ class EventSourceRunner:
         self.log_dir = log_dir
         self.invocation_env = dict(invocation_env or session.env)
         self.concurrency = concurrency
+        self.metrics_to_cloudwatch = metrics_to_cloudwatch
+        self._cloudwatch: Any = session.client("cloudwatch") if metrics_to_cloudwatch else None
         self.stats: dict[str, MappingStats] = {m.uuid: MappingStats() for m in mappings}
         self._sqs = session.client("sqs")
         self._handlers: dict[str, Callable[..., Any]] = {}
@@ -483,10 +491,55 @@ class EventSourceRunner:
         for line in output.splitlines():
             for name, value in emf_metrics(line).items():
                 stats.metrics[name] = stats.metrics.get(name, 0) + value
+            if self._cloudwatch is not None:
+                for namespace, data in emf_metric_data(line).items():
+                    for start in range(0, len(data), 1000):
+                        self._cloudwatch.put_metric_data(
+                            Namespace=namespace, MetricData=data[start : start + 1000]
+                        )
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             with (self.log_dir / f"{mapping.function.name}.log").open("a") as log:
                 log.write(output)
+
+
+def emf_metric_data(line: str) -> dict[str, list[dict[str, Any]]]:
+    """Namespace -> ``PutMetricData`` data of one embedded-metric-format line (else empty).
+
+    What CloudWatch Logs extracts from the line in AWS: each metric of each directive, with the
+    directive's dimensions' values and the line's timestamp.
+    """
+    if not line.startswith("{") or '"_aws"' not in line:
+        return {}
+    try:
+        blob = json.loads(line)
+    except json.JSONDecodeError:
+        return {}
+    envelope = blob.get("_aws", {})
+    timestamp = envelope.get("Timestamp")
+    data: dict[str, list[dict[str, Any]]] = {}
+    for directive in envelope.get("CloudWatchMetrics", []):
+        for dimension_set in directive.get("Dimensions", [[]]):
+            dimensions = [
+                {"Name": name, "Value": str(blob[name])} for name in dimension_set if name in blob
+            ]
+            for metric in directive.get("Metrics", []):
+                values = blob.get(metric["Name"])
+                for value in values if isinstance(values, list) else [values]:
+                    if not isinstance(value, int | float):
+                        continue
+                    datum: dict[str, Any] = {
+                        "MetricName": metric["Name"],
+                        "Dimensions": dimensions,
+                        "Value": float(value),
+                        "Unit": metric.get("Unit", "None"),
+                    }
+                    if isinstance(timestamp, int | float):
+                        datum["Timestamp"] = timestamp / 1000
+                    data.setdefault(directive.get("Namespace", "aws-embedded-metrics"), []).append(
+                        datum
+                    )
+    return data
 
 
 def emf_metrics(line: str) -> dict[str, float]:

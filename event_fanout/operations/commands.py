@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -174,55 +175,35 @@ def _count(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _status_table(statuses: list[FanoutStatus], minutes: int) -> Table:
-    table = Table(title=f"Consumers (counts over the last {minutes} min)")
-    for column in (
-        "fan-out",
-        "consumer",
-        "oldest",
-        "visible",
-        "in flight",
-        "DLQ",
-        "alarms",
-        "processed",
-        "duplicates",
-        "failed",
-    ):
-        table.add_column(
-            column, justify="left" if column in ("fan-out", "consumer", "alarms") else "right"
-        )
+def _status_table(statuses: list[FanoutStatus], minutes: int) -> Group:
+    """One table per fan-out, the consumer in trouble on top, its undeliverable events below."""
+    tables = []
     for fanout in statuses:
+        table = Table(title=f"{fanout.fanout} ({fanout.stack}): counts over the last {minutes} min")
+        for column in ("consumer", "oldest", "visible", "in flight", "DLQ"):
+            table.add_column(column, justify="left" if column == "consumer" else "right")
+        table.add_column("alarms in ALARM", min_width=23, overflow="fold")
+        for column in ("processed", "duplicates", "failed"):
+            table.add_column(column, justify="right")
         for row in fanout.consumers:
             alarming = ", ".join(row.alarming)
             table.add_row(
-                fanout.fanout,
                 row.consumer,
                 _age(row.oldest_message_age),
                 str(row.visible),
                 str(row.in_flight),
                 f"[red]{row.dead_letter_depth}[/]" if row.dead_letter_depth else "0",
-                f"[red]{alarming}[/]" if alarming else "OK",
+                f"[red]{alarming}[/]" if alarming else "-",
                 _count(row.counts.get("processed")),
                 _count(row.counts.get("duplicates")),
                 _count(row.counts.get("failed")),
             )
         undeliverable = fanout.undeliverable_events
-        table.add_row(
-            fanout.fanout,
-            "[dim](undeliverable events)[/]",
-            "",
-            f"[red]{undeliverable}[/]" if undeliverable else "0",
-            "",
-            "",
-            f"[red]{fanout.undeliverable_events_alarm}[/]"
-            if fanout.undeliverable_events_alarm == "ALARM"
-            else (fanout.undeliverable_events_alarm or "-"),
-            "",
-            "",
-            "",
-            end_section=True,
+        table.caption = f"undeliverable events: {undeliverable}" + (
+            " [red](ALARM)[/]" if fanout.undeliverable_events_alarm == "ALARM" else ""
         )
-    return table
+        tables.append(table)
+    return Group(*tables)
 
 
 # -- dead letters -------------------------------------------------------------------------------
@@ -248,20 +229,19 @@ def dlq_peek(
     if as_json:
         _print_json([letter.to_json() for letter in letters])
         return
-    table = Table(title=f"{fanout.path}/{found.name}: {len(letters)} message(s) in its DLQ")
-    for column in ("event id", "source", "detail-type", "receives", "sent", "reason", "detail"):
-        table.add_column(column, overflow="fold")
+    console.print(f"[bold]{fanout.path}/{found.name}[/]: {len(letters)} message(s) in its DLQ")
     for letter in letters:
-        table.add_row(
-            letter.event_id or "-",
-            letter.source or "-",
-            letter.detail_type or "-",
-            str(letter.receive_count),
-            letter.sent_at or "-",
-            letter.reason or "-",
-            letter.excerpt,
+        sent = (letter.sent_at or "-").replace("T", " ").removesuffix("+00:00")
+        console.print(
+            f"\n[bold]{letter.event_id or letter.message_id}[/]  "
+            f"{letter.source or '-'} / {letter.detail_type or '-'}, "
+            f"received {letter.receive_count} times, sent {sent} UTC",
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(table)
+        if letter.reason:
+            console.print(f"  reason: {letter.reason}", markup=False, highlight=False)
+        console.print(f"  detail: {letter.excerpt}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _consumer(session: AwsSession, stacks: tuple[str, ...], name: str) -> Any:

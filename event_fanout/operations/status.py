@@ -222,7 +222,9 @@ def _metrics(
         for page in paginator.paginate(
             MetricDataQueries=queries[offset : offset + _MAX_QUERIES],
             StartTime=start,
-            EndTime=now,
+            # A minute ahead: the API reads times to the second, and a datapoint of the last
+            # second would fall outside the window.
+            EndTime=now + dt.timedelta(minutes=1),
             ScanBy="TimestampDescending",
         ):
             for result in page.get("MetricDataResults", []):

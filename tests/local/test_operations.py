@@ -24,7 +24,8 @@ from click.testing import CliRunner
 
 from event_fanout.cli import main
 from event_fanout.local.cdk_cli import CdkApp
-from event_fanout.local.server import LocalAws
+from event_fanout.local.runner import EventSourceRunner, discover_mappings
+from event_fanout.local.server import LocalAws, environment
 from event_fanout.local.session import AwsSession, session_for
 from event_fanout.operations.dead_letters import peek
 from event_fanout.operations.discovery import Consumer, Fanout, discover, find_consumer
@@ -93,7 +94,7 @@ def _dead_letter(session: AwsSession, consumer: Consumer, count: int) -> list[st
 
 
 def _drain_bodies(session: AwsSession, consumer: Consumer) -> list[dict[str, Any]]:
-    """Every event in the consumer's queue (received and left in flight: the test's end)."""
+    """Every event in the consumer's queue, consumed (received and deleted)."""
     sqs = session.client("sqs")
     bodies = []
     while True:
@@ -103,6 +104,12 @@ def _drain_bodies(session: AwsSession, consumer: Consumer) -> list[dict[str, Any
         if not messages:
             return bodies
         bodies += [json.loads(m["Body"]) for m in messages]
+        sqs.delete_message_batch(
+            QueueUrl=consumer.queue.url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ],
+        )
 
 
 def _drain_ids(session: AwsSession, consumer: Consumer) -> list[str]:
@@ -439,3 +446,46 @@ def test_publish_sends_an_ndjson_file_to_the_fanouts_bus_with_one_correlation_id
     bodies = _drain_bodies(session, {c.name: c for c in fanout.consumers}["AuditLog"])
     assert sorted(b["id"] for b in bodies) == sorted(summary["event_ids"])
     assert {b["detail"]["correlationId"] for b in bodies} == {"c-42"}
+
+
+def test_status_counts_what_the_local_runner_processed(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout, tmp_path: Path
+) -> None:
+    # GIVEN two budget changes consumed by AuditLog's function on the local runner, which puts
+    # the runtime's metrics into the emulator's CloudWatch as CloudWatch Logs does in AWS
+    session.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": "ads-campaigns",
+                "Source": "ads.campaigns",
+                "DetailType": "CampaignBudgetChanged",
+                "Detail": json.dumps(
+                    {
+                        "companyId": 1,
+                        "profileId": 2,
+                        "campaignId": 300 + n,
+                        "oldBudget": 1,
+                        "newBudget": 2,
+                        "version": 1,
+                    }
+                ),
+            }
+            for n in range(2)
+        ]
+    )
+    audit = {c.name: c for c in fanout.consumers}["AuditLog"]
+    mappings = [
+        m
+        for m in discover_mappings(session, REFERENCE_STACK, tmp_path)
+        if m.queue_name == audit.queue.name
+    ]
+    assert len(mappings) == 1
+    with environment(local_aws.environment):
+        EventSourceRunner(
+            session, mappings, retry_delay=0, receive_wait_seconds=0, metrics_to_cloudwatch=True
+        ).run_until_drained(timeout=60)
+    # WHEN the status is read  THEN it shows AuditLog's two processed events
+    (state,) = fanout_status(session, [fanout])
+    counts = {c.consumer: c.counts for c in state.consumers}
+    assert counts["AuditLog"]["processed"] == 2
+    assert counts["AuditLog"]["failed"] in (None, 0)
