@@ -115,3 +115,13 @@ def test_a_changed_app_is_updated_in_place_and_every_consumer_runs(
         assert line in logs, line
     for name in ("Billing", "Shipping", "Audit"):
         assert _depth(session, before[name].queue_url) == 0, name
+
+    # AND `event-fanout status` finds every fan-out of the app's stacks from the deployed
+    # templates alone, the consumer in the nested shard included, with what the run processed
+    status = CliRunner().invoke(main, ["status", "--local", "--json"])
+    assert status.exit_code == 0, status.output
+    fanouts = {f["fanout"]: f for f in json.loads(status.output)}
+    assert sorted(fanouts) == ["OrdersCore/Orders", "OrdersReporting/Reporting"]
+    consumers = {c["consumer"]: c for f in fanouts.values() for c in f["consumers"]}
+    assert sorted(consumers) == ["Audit", "Billing", "Fraud", "Shipping"]
+    assert consumers["Billing"]["counts"]["processed"] >= 2  # o-1 (queued) and o-2
