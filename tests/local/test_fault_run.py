@@ -14,7 +14,7 @@ from event_fanout.local.server import LocalAws
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fault_run.py"
-EVENTS = 300
+EVENTS = 200
 KILLS = 3
 
 
@@ -31,7 +31,7 @@ def test_fault_run_loses_nothing_and_applies_nothing_twice(
     local_aws: LocalAws, tmp_path: Path
 ) -> None:
     # GIVEN the fault app deployed with the real CDK CLI (a standard and a FIFO consumer)
-    # WHEN 1,000 orders are published with 10 % re-publishes, 2 % poison and 5 % transient
+    # WHEN EVENTS orders are published with 10 % re-publishes, 2 % poison and 5 % transient
     # failures while a consumer worker is SIGKILLed three times (twice right after an effect)
     fault_run = _load()
     figures = fault_run.fault_run(
