@@ -17,6 +17,8 @@ _EXPORTS: dict[str, str] = {
     "FanoutConsumer": "event_fanout.constructs.consumer",
     "IdempotencyTable": "event_fanout.constructs.idempotency_table",
     "ConsumerAlarms": "event_fanout.constructs.consumer_alarms",
+    "AlarmOptions": "event_fanout.constructs.alarm_options",
+    "ConsumerAlarmOptions": "event_fanout.constructs.alarm_options",
     "RuntimeLayer": "event_fanout.constructs.runtime_layer",
     "Idempotency": "event_fanout.constructs.options",
     "ConsumerOptions": "event_fanout.constructs.options",
@@ -25,6 +27,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AlarmOptions",
+    "ConsumerAlarmOptions",
     "ConsumerAlarms",
     "ConsumerOptions",
     "ConsumerProps",
@@ -38,6 +42,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from event_fanout._version import __version__ as __version__
+    from event_fanout.constructs.alarm_options import AlarmOptions, ConsumerAlarmOptions
     from event_fanout.constructs.consumer import FanoutConsumer
     from event_fanout.constructs.consumer_alarms import ConsumerAlarms
     from event_fanout.constructs.fanout import EventFanout

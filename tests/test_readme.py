@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk import Duration
 
-from event_fanout import EventFanout, EventFanoutConfigError, Idempotency
+from event_fanout import ConsumerAlarmOptions, EventFanout, EventFanoutConfigError, Idempotency
 from event_fanout.constructs.options import ConsumerProps
 from tests.builders import REPO_ROOT, new_stack
 from tests.library.test_validation import CASES, _add
@@ -37,6 +37,8 @@ def _render(default: Any) -> str:
         return f"`{default.to_human_string()}`"
     if isinstance(default, Idempotency):
         return "`Idempotency()`"
+    if default == ConsumerAlarmOptions():
+        return "`ConsumerAlarmOptions()`"
     if isinstance(default, str):
         return f"`{default!r}`"
     return f"`{default!r}`"

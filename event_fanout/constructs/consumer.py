@@ -411,6 +411,7 @@ class FanoutConsumer(Construct):
             max_message_age=props.max_message_age,
             alarm_actions=props.alarm_actions,
             metrics_service=self.metrics_service,
+            options=props.alarms,
         )
 
     # -- manifest -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from event_fanout.constructs.alarm_options import ConsumerAlarmOptions
 from event_fanout.constructs.lookups import seconds_of
 from event_fanout.errors import ConfigProblem, EventFanoutConfigError
 from event_fanout.runtime import constants
@@ -38,7 +39,11 @@ ALARM_IDS: Final[Mapping[str, str]] = {
     "rule_failed_invocations": "RuleFailedInvocations",
     "failed_records": "FailedRecords",
     "events_dropped": "EventsDropped",
+    "failed_record_rate": "FailedRecordRate",
+    "no_events": "NoEvents",
 }
+#: The period of the ``no_events`` alarm: "no traffic" is judged over an hour.
+NO_EVENTS_PERIOD = Duration.hours(1)
 
 
 def queue_depth_alarm(
@@ -78,24 +83,28 @@ class ConsumerAlarms(Construct):
     Attributes
     ----------
     dead_letter_queue_depth, oldest_message_age, function_errors, function_throttles,
-    rule_failed_invocations, failed_records, events_dropped:
+    rule_failed_invocations, failed_records, events_dropped, failed_record_rate, no_events:
         The individual alarms, for dashboards (``AlarmWidget``) and composite alarms
-        (``AlarmRule.from_alarm``); also ``alarm("<attribute name>")``.
+        (``AlarmRule.from_alarm``); also ``alarm("<attribute name>")``. ``None`` for an alarm
+        its options turn off (``failed_record_rate`` and ``no_events`` are off by default; see
+        :class:`~event_fanout.constructs.alarm_options.ConsumerAlarmOptions`).
     all:
-        Every alarm above, in that order.
+        Every alarm that is on, in that order.
     resources:
         The ``CfnAlarm`` of each, by the attribute names above, to override a property
         (actions: :meth:`add_actions`).
 
     """
 
-    dead_letter_queue_depth: cloudwatch.Alarm
-    oldest_message_age: cloudwatch.Alarm
-    function_errors: cloudwatch.Alarm
-    function_throttles: cloudwatch.Alarm
-    rule_failed_invocations: cloudwatch.Alarm
-    failed_records: cloudwatch.Alarm
-    events_dropped: cloudwatch.Alarm
+    dead_letter_queue_depth: cloudwatch.Alarm | None
+    oldest_message_age: cloudwatch.Alarm | None
+    function_errors: cloudwatch.Alarm | None
+    function_throttles: cloudwatch.Alarm | None
+    rule_failed_invocations: cloudwatch.Alarm | None
+    failed_records: cloudwatch.Alarm | None
+    events_dropped: cloudwatch.Alarm | None
+    failed_record_rate: cloudwatch.Alarm | None
+    no_events: cloudwatch.Alarm | None
 
     def __init__(
         self,
@@ -111,18 +120,21 @@ class ConsumerAlarms(Construct):
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         consumer_name: str | None = None,
         metrics_service: str | None = None,
+        options: ConsumerAlarmOptions | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         name = consumer_name or scope.node.id
         self._consumer_name = name
+        self._options = options or ConsumerAlarmOptions()
         self._alarms: dict[str, cloudwatch.Alarm] = {}
         self._queue_alarm(
             "dead_letter_queue_depth",
             dead_letter_queue.metric_approximate_number_of_messages_visible,
-            threshold=1,
+            threshold=self._options.threshold("dead_letter_queue_depth") or 1,
             description=(
                 f"{name}: messages failed {name}'s handler max_receive_count times and wait in "
-                "its dead-letter queue. Inspect them, fix the handler, then redrive."
+                "its dead-letter queue: their effects have not happened. First: "
+                f"`event-fanout dlq peek {name}`; after the fix, `event-fanout redrive {name}`."
             ),
         )
         self._queue_alarm(
@@ -131,40 +143,48 @@ class ConsumerAlarms(Construct):
             threshold=_threshold_seconds(max_message_age),
             description=(
                 f"{name}: the oldest event waiting in the queue is older than "
-                f"{max_message_age.to_human_string()}; the consumer is falling behind."
+                f"{max_message_age.to_human_string()}: the consumer is falling behind and what "
+                "it does for users is that late. First: `event-fanout status` (backlog, "
+                "failures, throttles)."
             ),
         )
         self._failure_alarm(
             "function_errors",
             function.metric_errors,
-            f"{name}: the consumer function failed whole invocations (not single records).",
+            f"{name}: the consumer function failed whole invocations (not single records): "
+            "their batches are retried and may reach the DLQ. First: the function's error log "
+            "lines (a crash, a timeout, an import error).",
         )
         self._failure_alarm(
             "function_throttles",
             function.metric_throttles,
-            f"{name}: the consumer function was throttled; raise its concurrency or lower "
-            "the mapping's max_concurrency.",
+            f"{name}: the consumer function was throttled: events wait longer. First: raise "
+            "its concurrency, or lower the mapping's max_concurrency.",
         )
         rule_dimensions = _rule_dimensions(rule, event_bus)
         self._failure_alarm(
             "rule_failed_invocations",
             partial(_metric, "AWS/Events", "FailedInvocations", rule_dimensions),
             f"{name}: EventBridge could not deliver matched events to the queue; they went "
-            "to the fan-out's undeliverable-events queue.",
+            "to the fan-out's undeliverable-events queue and the consumer has not seen them. "
+            "First: the queue's policy and key; then `event-fanout redrive --undeliverable`.",
+        )
+        runtime_metric = partial(
+            _metric,
+            constants.DEFAULT_METRICS_NAMESPACE,
+            dimensions={
+                "service": metrics_service or name,
+                constants.METRIC_DIMENSION_CONSUMER: name,
+            },
         )
         # A record the runtime reports failed is not a Lambda error: without this alarm nothing
         # fires until the record's last receive puts it in the DLQ.
         self._failure_alarm(
             "failed_records",
-            partial(
-                _metric,
-                constants.DEFAULT_METRICS_NAMESPACE,
-                constants.METRIC_FAILED,
-                {"service": metrics_service or name, constants.METRIC_DIMENSION_CONSUMER: name},
-            ),
+            partial(runtime_metric, constants.METRIC_FAILED),
             f"{name}: the consumer's handler failed records (the runtime's Failed metric); "
-            "they are retried and, after max_receive_count receives, dead-lettered. Read the "
-            "consumer's error log lines for the reason.",
+            "they are retried and, after max_receive_count receives, dead-lettered. First: "
+            "the consumer's error log lines, then `event-fanout status`.",
         )
         # Events EventBridge could neither deliver nor put in the undeliverable-events queue
         # (its policy or key refused them): these are lost.
@@ -172,9 +192,11 @@ class ConsumerAlarms(Construct):
             "events_dropped",
             partial(_metric, "AWS/Events", "InvocationsFailedToBeSentToDlq", rule_dimensions),
             f"{name}: EventBridge dropped events it could deliver neither to the queue nor to "
-            "the undeliverable-events queue: they are lost. Check both queues' policies and "
-            "keys, then replay the events from the archive.",
+            "the undeliverable-events queue: they are lost. First: both queues' policies and "
+            f"keys, then `event-fanout replay {name} --from <when it started>`.",
         )
+        self._rate_alarm(name, runtime_metric)
+        self._no_events_alarm(name, runtime_metric)
         self.add_actions(*alarm_actions)
 
     def _queue_alarm(
@@ -193,6 +215,62 @@ class ConsumerAlarms(Construct):
             description=description,
         )
 
+    def _rate_alarm(self, name: str, metric: Callable[..., cloudwatch.Metric]) -> None:
+        """Failed records as a percentage of the records handled, over five minutes."""
+        using = {
+            key: metric(metric_name, period=FAILURE_ALARM_PERIOD, statistic=_SUM)
+            for key, metric_name in (
+                ("f", constants.METRIC_FAILED),
+                ("p", constants.METRIC_PROCESSED),
+                ("d", constants.METRIC_DUPLICATE),
+            )
+        }
+        self._alarm(
+            "failed_record_rate",
+            cloudwatch.MathExpression(
+                expression="IF(p + d + f > 0, 100 * f / (p + d + f), 0)",
+                using_metrics=using,
+                period=FAILURE_ALARM_PERIOD,
+                label=f"{name} failed records (%)",
+            ),
+            threshold=self._options.threshold("failed_record_rate") or 0,
+            description=(
+                f"{name}: more than {self._options.threshold('failed_record_rate'):g} % of the "
+                "records it handled failed; they are retried and, after max_receive_count "
+                f"receives, dead-lettered. First: `event-fanout dlq peek {name}` and the "
+                "consumer's error log lines."
+            ),
+        )
+
+    def _no_events_alarm(self, name: str, metric: Callable[..., cloudwatch.Metric]) -> None:
+        """Fewer records than expected in an hour: a producer or the rule stopped."""
+        using = {
+            key: metric(metric_name, period=NO_EVENTS_PERIOD, statistic=_SUM)
+            for key, metric_name in (
+                ("f", constants.METRIC_FAILED),
+                ("p", constants.METRIC_PROCESSED),
+                ("d", constants.METRIC_DUPLICATE),
+            )
+        }
+        self._alarm(
+            "no_events",
+            cloudwatch.MathExpression(
+                expression="FILL(p, 0) + FILL(d, 0) + FILL(f, 0)",
+                using_metrics=using,
+                period=NO_EVENTS_PERIOD,
+                label=f"{name} records per hour",
+            ),
+            threshold=self._options.threshold("no_events") or 0,
+            description=(
+                f"{name}: fewer than {self._options.threshold('no_events'):g} records in an "
+                "hour reached the consumer: a producer stopped publishing, or its rule no "
+                f"longer matches. First: `event-fanout status`, then `event-fanout route` "
+                "with an event the producer sends."
+            ),
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+
     def _failure_alarm(
         self, attribute: str, metric: Callable[..., cloudwatch.Metric], description: str
     ) -> None:
@@ -200,22 +278,37 @@ class ConsumerAlarms(Construct):
         self._alarm(
             attribute,
             metric(period=FAILURE_ALARM_PERIOD, statistic=_SUM),
-            threshold=1,
+            threshold=self._options.threshold(attribute) or 1,
             description=description,
         )
 
     def _alarm(
-        self, attribute: str, metric: cloudwatch.Metric, *, threshold: float, description: str
+        self,
+        attribute: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
+        # SQS stops publishing metrics for a queue idle ~6 hours: silence is not an incident.
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> None:
+        """The alarm, unless its options turn it off (the attribute is then None)."""
+        options = self._options.of(attribute)
+        if not options.enabled:
+            setattr(self, attribute, None)
+            return
         alarm = cloudwatch.Alarm(
             self,
             f"{self._consumer_name}{ALARM_IDS[attribute]}",
             metric=metric,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            # SQS stops publishing metrics for a queue idle ~6 hours: silence is not an incident.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.datapoints_to_alarm,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         self._alarms[attribute] = alarm
@@ -229,23 +322,25 @@ class ConsumerAlarms(Construct):
         ``alarms``: attribute names of the alarms to add them to (e.g.
         ``["dead_letter_queue_depth"]`` to page only on poison messages). Default: all seven.
         """
-        names = list(ALARM_IDS) if alarms is None else list(alarms)
-        unknown = [name for name in names if name not in ALARM_IDS]
+        names = list(self._alarms) if alarms is None else list(alarms)
+        unknown = [name for name in names if name not in self._alarms]
         if unknown:
             raise ValueError(
-                f"{self.node.path}: add_actions(alarms={unknown!r}): no such alarm; use any of "
-                f"{', '.join(ALARM_IDS)}"
+                f"{self.node.path}: add_actions(alarms={unknown!r}): no such alarm here (turned "
+                f"off, or misspelled); use any of {', '.join(self._alarms)}"
             )
         add_actions([self._alarms[name] for name in names], actions, owner=self.node.scope or self)
 
     def alarm(self, attribute: str) -> cloudwatch.Alarm:
-        """One alarm by attribute name (see the class's attributes)."""
+        """One alarm by attribute name (see the class's attributes); KeyError if turned off."""
         return self._alarms[attribute]
 
     @property
     def all(self) -> tuple[cloudwatch.Alarm, ...]:
-        """Every alarm, in the order of the attributes above."""
-        return tuple(self._alarms[attribute] for attribute in ALARM_IDS)
+        """Every alarm that is on, in the order of the attributes above."""
+        return tuple(
+            self._alarms[attribute] for attribute in ALARM_IDS if attribute in self._alarms
+        )
 
     @property
     def resources(self) -> dict[str, cloudwatch.CfnAlarm]:

@@ -25,6 +25,7 @@ from aws_cdk import Duration, Token
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from event_fanout.constructs.alarm_options import alarm_option_problems
 from event_fanout.constructs.encryption import encryption_problems
 from event_fanout.constructs.input_checks import (
     CONSUMER_ARGUMENTS,
@@ -524,6 +525,7 @@ def input_problems(scope: Construct, path: str, props: ConsumerProps) -> list[Co
     values.update({prop: getattr(props, prop) for prop in DURATION_ARGUMENTS})
     problems += whole_seconds_problems(path, values, whole_seconds)
     problems += pattern_problems(scope, path, props.event_pattern)
+    problems += alarm_option_problems(path, props.alarms)
     return problems
 
 

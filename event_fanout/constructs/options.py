@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from event_fanout.constructs.alarm_options import DEFAULT_ALARMS, ConsumerAlarmOptions
 from event_fanout.constructs.runtime_layer import POWERTOOLS_LAYER_VERSION
 from event_fanout.errors import ConfigProblem, EventFanoutConfigError
 from event_fanout.runtime.constants import DEFAULT_IDEMPOTENCY_KEY_PATH
@@ -111,6 +112,7 @@ class ConsumerOptions(TypedDict, total=False):
     idempotency: Idempotency | None
     max_message_age: Duration
     alarm_actions: Sequence[cloudwatch.IAlarmAction]
+    alarms: ConsumerAlarmOptions
     target_dead_letter_queue: sqs.IQueue | None
     retry_attempts: int
     max_event_age: Duration
@@ -173,6 +175,10 @@ class ConsumerProps:
         Age of the oldest queued message that raises the lag alarm. Default: 5 minutes.
     alarm_actions:
         Where alarms notify (ALARM and OK). Default: () (the fan-out's).
+    alarms:
+        Which alarms exist and when each fires: ``ConsumerAlarmOptions(failed_records=
+        AlarmOptions(enabled=False), failed_record_rate=AlarmOptions(enabled=True))``.
+        Default: ConsumerAlarmOptions() (seven alarms on, the rate and no-events alarms off).
     target_dead_letter_queue:
         Where EventBridge sends events it could not deliver. Default: None (the fan-out's, or
         its own).
@@ -220,6 +226,7 @@ class ConsumerProps:
     idempotency: Idempotency | None = DEFAULT_IDEMPOTENCY
     max_message_age: Duration = Duration.minutes(5)
     alarm_actions: Sequence[cloudwatch.IAlarmAction] = ()
+    alarms: ConsumerAlarmOptions = DEFAULT_ALARMS
     target_dead_letter_queue: sqs.IQueue | None = None
     retry_attempts: int = 185
     max_event_age: Duration = Duration.hours(24)
