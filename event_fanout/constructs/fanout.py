@@ -28,6 +28,7 @@ from event_fanout.constructs.consumer_shards import (
     Placement,
     StablePlacement,
 )
+from event_fanout.constructs.dashboard import FanoutDashboards
 from event_fanout.constructs.encryption import (
     create_queue_key,
     encryption_problems,
@@ -51,7 +52,8 @@ from event_fanout.errors import EventFanoutConfigError
 
 #: What EventBridge accepts as the name of a custom bus it creates.
 BUS_NAME = re.compile(r"[A-Za-z0-9._\-]{1,256}")
-#: The keyword arguments ``add_consumer`` accepts.
+#: CloudWatch dashboard names (255 at most), with room for a second dashboard's suffix.
+DASHBOARD_NAME = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 #: EventBridge's default quota of rules per bus.
 MAX_RULES_PER_BUS = 300
 
@@ -106,10 +108,18 @@ class EventFanout(Construct):
         added, up to ``resource_budget`` (or ``consumers_per_stack``) each: no ``shards`` to
         choose, but removing or inserting a consumer moves every consumer after it into another
         stack, replacing its queues and table. Default: False.
+    dashboard:
+        Build the fan-out's CloudWatch dashboard: a header (alarm status, events on the bus,
+        undeliverable events) and a row per consumer, lag first (one dashboard per stack with
+        consumers, continued past 40 consumers). Default: True.
+    dashboard_name:
+        Name of the dashboard (others get ``-<shard>`` / ``-<n>`` appended). Default: None
+        (generated).
 
     Attributes
     ----------
-    event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers
+    event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers,
+    dashboards
 
     """
 
@@ -130,6 +140,8 @@ class EventFanout(Construct):
         encryption_key: kms.IKey | None = None,
         shards: int | None = None,
         allow_consumer_moves: bool = False,
+        dashboard: bool = True,
+        dashboard_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = type_problems(
@@ -189,6 +201,25 @@ class EventFanout(Construct):
             shards,
             "cannot be combined with allow_consumer_moves=True (which places consumers by order)",
             "drop one of them: shards for stable placement",
+        )
+        v.require(
+            isinstance(dashboard, bool),
+            "dashboard",
+            dashboard,
+            "must be True or False",
+            "pass dashboard=False to build no dashboard",
+        )
+        v.require(
+            dashboard_name is None
+            or (
+                isinstance(dashboard_name, str)
+                and DASHBOARD_NAME.fullmatch(dashboard_name) is not None
+            ),
+            "dashboard_name",
+            dashboard_name,
+            "must be 1-200 letters, digits, '-' or '_' (CloudWatch's dashboard names, with room "
+            "for the suffix of a second dashboard)",
+            "pass a name such as 'orders-fanout', or None for a generated one",
         )
         v.extend(encryption_problems(self.node.path, encryption, encryption_key))
         v.raise_if_any()
@@ -271,6 +302,18 @@ class EventFanout(Construct):
             )
         )
         self.consumers: dict[str, FanoutConsumer] = {}
+        #: The fan-out's CloudWatch dashboards (one per stack with consumers); None if off.
+        self.dashboards: FanoutDashboards | None = (
+            FanoutDashboards(
+                self,
+                event_bus=self.event_bus,
+                undeliverable_events_queue=self.undeliverable_events_queue,
+                undeliverable_events_alarm=self.undeliverable_events_alarm,
+                dashboard_name=dashboard_name,
+            )
+            if dashboard
+            else None
+        )
         self._describe()
 
     def _describe(self) -> None:
@@ -371,6 +414,8 @@ class EventFanout(Construct):
         # A handler built elsewhere gets the event source mapping in its own stack.
         self._placement.placed([consumer, *created], extra=0 if created else 1)
         self.consumers[consumer_id] = consumer
+        if self.dashboards is not None:
+            self.dashboards.add_consumer(consumer)
         return consumer
 
     def _require_same_stack(self, consumer_id: str, handler: Construct, target: Construct) -> None:

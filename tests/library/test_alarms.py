@@ -189,16 +189,16 @@ def test_alarms_serve_composite_alarms_and_dashboards() -> None:
             *(cloudwatch.AlarmRule.from_alarm(a, cloudwatch.AlarmState.ALARM) for a in alarms.all)
         ),
     )
-    cloudwatch.Dashboard(stack, "Board").add_widgets(
-        cloudwatch.AlarmWidget(alarm=alarms.oldest_message_age, title="lag")
-    )
+    user_board = cloudwatch.Dashboard(stack, "Board")
+    user_board.add_widgets(cloudwatch.AlarmWidget(alarm=alarms.oldest_message_age, title="lag"))
     template = Template.from_stack(stack)
     rule = only(template.find_resources("AWS::CloudWatch::CompositeAlarm"))
     rendered = json.dumps(rule["AlarmRule"])
     for attribute, resource in alarms.resources.items():
         logical_id = stack.get_logical_id(resource)
         assert json.dumps({"Fn::GetAtt": [logical_id, "Arn"]}) in rendered, attribute
-    board = json.dumps(only(template.find_resources("AWS::CloudWatch::Dashboard")))
+    dashboards = template.find_resources("AWS::CloudWatch::Dashboard")
+    board = json.dumps(dashboards[stack.get_logical_id(user_board.node.default_child)])  # type: ignore[arg-type]
     assert stack.get_logical_id(alarms.resources["oldest_message_age"]) in board
 
 
