@@ -32,6 +32,7 @@ from event_fanout.local.project import (
 )
 from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment, environment
 from event_fanout.operations.commands import (
+    diagram_command,
     dlq,
     publish_command,
     redrive_command,
@@ -329,6 +330,7 @@ main.add_command(redrive_command)
 main.add_command(replay_command)
 main.add_command(route_command)
 main.add_command(publish_command)
+main.add_command(diagram_command)
 
 
 if __name__ == "__main__":

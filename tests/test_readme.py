@@ -78,7 +78,7 @@ def _catalogue() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _check_marked_section(marker: str, expected: str, what: str) -> None:
+def check_marked_section(marker: str, expected: str, what: str) -> None:
     """Assert the README between ``<!-- marker -->`` and ``<!-- /marker -->`` is ``expected``.
 
     With ``EVENT_FANOUT_UPDATE_DOCS=1`` a stale section is rewritten instead.
@@ -96,7 +96,7 @@ def _check_marked_section(marker: str, expected: str, what: str) -> None:
 
 
 def test_readme_catalogue_lists_every_rejected_configuration() -> None:
-    _check_marked_section("catalogue", _catalogue(), "catalogue")
+    check_marked_section("catalogue", _catalogue(), "catalogue")
     assert len(CASES) >= 25
 
 
@@ -111,7 +111,7 @@ def _nag_table() -> str:
 
 
 def test_readme_lists_every_nag_acknowledgement_of_the_library() -> None:
-    _check_marked_section("nag", _nag_table(), "nag table")
+    check_marked_section("nag", _nag_table(), "nag table")
 
 
 def _docstring_defaults(cls: type) -> dict[str, str]:

@@ -46,6 +46,7 @@ from event_fanout.operations.replay import parse_time, start_replay, wait_for_re
 from event_fanout.operations.status import FanoutStatus, fanout_status
 
 __all__ = [
+    "diagram_command",
     "dlq",
     "publish_command",
     "redrive_command",
@@ -572,3 +573,28 @@ def _as_entry(event: Any) -> dict[str, Any]:
     if event.get("resources"):
         entry["Resources"] = event["resources"]
     return entry
+
+
+# -- diagram ------------------------------------------------------------------------------------
+
+
+@click.command("diagram")
+@click.option(
+    "--stack",
+    "stacks",
+    multiple=True,
+    metavar="NAME",
+    help="A deployed stack to draw (repeatable). Default: the app's cloud assembly here.",
+)
+@click.option("--local", is_flag=True, help="With --stack: read it from the emulator here.")
+@_operation
+def diagram_command(stacks: tuple[str, ...], local: bool) -> None:
+    """Print the fan-outs as a Mermaid flowchart: bus, rules and patterns, queues, functions."""
+    from event_fanout.operations.diagram import mermaid
+
+    templates = (
+        deployed_templates(session_for(operating_env(local)), stacks)
+        if stacks
+        else _assembly_templates()
+    )
+    click.echo(mermaid(templates), nl=False)

@@ -489,3 +489,13 @@ def test_status_counts_what_the_local_runner_processed(
     counts = {c.consumer: c.counts for c in state.consumers}
     assert counts["AuditLog"]["processed"] == 2
     assert counts["AuditLog"]["failed"] in (None, 0)
+
+
+def test_diagram_draws_the_deployed_stack(local_aws: LocalAws, fanout: Fanout) -> None:
+    result = CliRunner().invoke(
+        main, ["diagram", "--stack", REFERENCE_STACK], env=local_aws.environment
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("flowchart LR\n")
+    for consumer in CONSUMERS:
+        assert f"f0_bus --> f0_{consumer}_rule" in result.output

@@ -176,3 +176,16 @@ def test_nag_fails_the_synth_on_an_unacknowledged_finding() -> None:
         Exception, match=r"(?s)Careless.*AwsSolutions-SQS3.*Careless.*AwsSolutions-SQS4"
     ):
         app.synth()
+
+
+def test_readme_diagram_is_the_reference_stack_as_drawn(
+    reference_synth: tuple[Any, dict[str, Any]],
+) -> None:
+    # The README's picture is `event-fanout diagram` of this template, kept current.
+    from event_fanout.operations.diagram import mermaid
+    from tests.test_readme import check_marked_section
+
+    _, template = reference_synth
+    drawn = mermaid({"CampaignBudgets": template})
+    check_marked_section("diagram", f"```mermaid\n{drawn}```\n", "diagram")
+    assert drawn.count("_rule{{") == 3 and "detail.newBudget #gt; 1000" in drawn
