@@ -40,6 +40,7 @@ from event_fanout.constructs.input_checks import (
     bus_location_problems,
     type_problems,
 )
+from event_fanout.constructs.log_queries import FanoutLogQueries
 from event_fanout.constructs.options import ConsumerOptions, FanoutMembership, HandlerOrFactory
 from event_fanout.constructs.permissions import (
     allow_rule_to_use_key,
@@ -119,7 +120,7 @@ class EventFanout(Construct):
     Attributes
     ----------
     event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers,
-    dashboards
+    dashboards, log_queries
 
     """
 
@@ -314,6 +315,8 @@ class EventFanout(Construct):
             if dashboard
             else None
         )
+        #: Saved Logs Insights queries over the consumers' logs (one set per stack).
+        self.log_queries = FanoutLogQueries(self)
         self._describe()
 
     def _describe(self) -> None:
@@ -416,6 +419,7 @@ class EventFanout(Construct):
         self.consumers[consumer_id] = consumer
         if self.dashboards is not None:
             self.dashboards.add_consumer(consumer)
+        self.log_queries.add_consumer(consumer)
         return consumer
 
     def _require_same_stack(self, consumer_id: str, handler: Construct, target: Construct) -> None:

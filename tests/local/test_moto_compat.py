@@ -495,3 +495,11 @@ def test_guard_rejects_a_changed_replay(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(Replay, "replay_events", changed)
     with pytest.raises(moto_compat.MotoCompatError, match="replay_filter_and_window"):
         replay_window._check()
+
+
+def test_guard_rejects_moto_implementing_query_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.logs.models import LogsBackend
+
+    monkeypatch.setattr(LogsBackend, "put_query_definition", lambda *a: None, raising=False)
+    with pytest.raises(moto_compat.MotoCompatError, match="logs_query_definition"):
+        cloudformation_models._check_logs_query_definition()

@@ -1,7 +1,8 @@
 """CloudFormation models moto lacks (``cloudwatch_alarm``, ``sqs_queue_policy``, ...).
 
-Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::SQS::QueuePolicy`` or
-``AWS::SNS::TopicPolicy`` resources deploys COMPLETE with those resources missing.
+Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::SQS::QueuePolicy``,
+``AWS::SNS::TopicPolicy`` or ``AWS::Logs::QueryDefinition`` resources deploys COMPLETE with those
+resources missing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from event_fanout.local.moto_compat.cloudformation_names import resource_properties
 from event_fanout.local.moto_compat.guards import (
     CompatFix,
+    MotoCompatError,
     require_model_absent,
     require_parameters,
 )
@@ -332,6 +334,74 @@ def _apply_sns_topic_policy() -> None:
 
 
 #: The fixes of this module, in the order they are checked and applied.
+# -- logs_query_definition -------------------------------------------------------------------
+
+#: Query definitions deployed into the emulator (moto has none): id -> properties.
+QUERY_DEFINITIONS: dict[str, dict[str, Any]] = {}
+
+
+def _check_logs_query_definition() -> None:
+    from moto.logs.models import LogsBackend
+
+    require_model_absent("AWS::Logs::QueryDefinition", "logs_query_definition")
+    if hasattr(LogsBackend, "put_query_definition"):
+        raise MotoCompatError(
+            "moto compatibility fix 'logs_query_definition': moto now implements query "
+            "definitions; deploy them through its backend (or drop the fix)"
+        )
+
+
+def _apply_logs_query_definition() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if "AWS::Logs::QueryDefinition" in parsing.get_model_map():
+        return
+
+    class CfnQueryDefinition(AddedModel, CloudFormationModel):
+        """``AWS::Logs::QueryDefinition``, recorded (moto's Logs has no query definitions)."""
+
+        resource_type = "AWS::Logs::QueryDefinition"
+        attribute = "QueryDefinitionId"
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "QueryDefinitionId":
+                return self.name
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnQueryDefinition:
+            QUERY_DEFINITIONS[resource_name] = dict(resource_properties(cloudformation_json))
+            return cls(resource_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            cls(resource_name).delete(account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            QUERY_DEFINITIONS.pop(self.name, None)
+
+    _register_model(CfnQueryDefinition)
+
+
 FIXES: tuple[CompatFix, ...] = (
     CompatFix(
         "cloudwatch_alarm",
@@ -350,5 +420,11 @@ FIXES: tuple[CompatFix, ...] = (
         "AWS::SNS::TopicPolicy is not deployed (no CloudFormation model)",
         _check_sns_topic_policy,
         _apply_sns_topic_policy,
+    ),
+    CompatFix(
+        "logs_query_definition",
+        "AWS::Logs::QueryDefinition is not deployed (no CloudFormation model, no API)",
+        _check_logs_query_definition,
+        _apply_logs_query_definition,
     ),
 )
