@@ -111,6 +111,7 @@ class FanoutConsumer(Construct):
         self._connect_event_source(props)
         self._wire_idempotency(props, derived)
         self._attach_layers(props)
+        self._enable_tracing(props)
         self._create_alarms(props)
         self._describe(props)
 
@@ -397,6 +398,29 @@ class FanoutConsumer(Construct):
         function.add_layers(powertools, layers.layer_version)
 
     # -- alarms -------------------------------------------------------------------------------
+
+    def _enable_tracing(self, props: ConsumerProps) -> None:
+        """Active tracing, X-Ray write access in a policy of its own, and the runtime told."""
+        if not props.tracing:
+            return
+        function = typing.cast(lambda_.Function, props.handler)
+        cfn = typing.cast(lambda_.CfnFunction, function.node.default_child)
+        cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        # A policy of its own, so the wildcard X-Ray needs is acknowledged on it alone.
+        policy = iam.Policy(
+            self,
+            "TracingPolicy",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    resources=["*"],
+                )
+            ],
+        )
+        if function.role is not None:
+            function.role.attach_inline_policy(policy)
+        nag.acknowledge(policy, nag.TRACING_POLICY)
+        function.add_environment(constants.ENV_TRACING, "true")
 
     def _create_alarms(self, props: ConsumerProps) -> None:
         self.alarms = ConsumerAlarms(

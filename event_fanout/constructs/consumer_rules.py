@@ -526,6 +526,17 @@ def input_problems(scope: Construct, path: str, props: ConsumerProps) -> list[Co
     problems += whole_seconds_problems(path, values, whole_seconds)
     problems += pattern_problems(scope, path, props.event_pattern)
     problems += alarm_option_problems(path, props.alarms)
+    if props.tracing is True and not isinstance(props.handler, lambda_.Function):
+        problems.append(
+            ConfigProblem(
+                path,
+                "tracing",
+                True,
+                "needs a function defined in this app (its tracing is switched on here), not "
+                f"a {type(props.handler).__name__}",
+                "turn active tracing on where the function is defined, and pass tracing=False",
+            )
+        )
     return problems
 
 

@@ -48,6 +48,7 @@ CONSUMER_ARGUMENTS: Final = (
     Expected("max_event_age", "duration"),
     Expected("attach_runtime_layers", "bool"),
     Expected("powertools_layer_version", "int"),
+    Expected("tracing", "bool"),
 )
 #: The fan-out's arguments whose type is checked.
 FANOUT_ARGUMENTS: Final = (

@@ -36,10 +36,21 @@ EVENT_SOURCE_MAPPING = {
     ),
 }
 
+#: rule id -> reason, for the policy that lets a traced consumer function write to X-Ray.
+TRACING_POLICY = {
+    f"{pack}::{pack}-IAM5": (
+        "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+        "permissions (AWS's own AWSXRayDaemonWriteAccess grants them on *); this policy holds "
+        "nothing else."
+    )
+    for pack in ("AwsSolutions",)
+}
+
 ALL = {
     "dead-letter queues (consumer DLQs, undeliverable-events queues)": DEAD_LETTER_QUEUE,
     "idempotency tables": IDEMPOTENCY_TABLE,
     "SQS event source mappings": EVENT_SOURCE_MAPPING,
+    "X-Ray write policies of consumers with tracing=True": TRACING_POLICY,
 }
 
 

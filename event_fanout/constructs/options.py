@@ -113,6 +113,7 @@ class ConsumerOptions(TypedDict, total=False):
     max_message_age: Duration
     alarm_actions: Sequence[cloudwatch.IAlarmAction]
     alarms: ConsumerAlarmOptions
+    tracing: bool
     target_dead_letter_queue: sqs.IQueue | None
     retry_attempts: int
     max_event_age: Duration
@@ -179,6 +180,10 @@ class ConsumerProps:
         Which alarms exist and when each fires: ``ConsumerAlarmOptions(failed_records=
         AlarmOptions(enabled=False), failed_record_rate=AlarmOptions(enabled=True))``.
         Default: ConsumerAlarmOptions() (seven alarms on, the rate and no-events alarms off).
+    tracing:
+        Active X-Ray tracing on the function, and one subsegment per record from the runtime
+        (annotated with event id, correlation id, consumer and outcome). Needs a function
+        defined in this app. Default: False.
     target_dead_letter_queue:
         Where EventBridge sends events it could not deliver. Default: None (the fan-out's, or
         its own).
@@ -227,6 +232,7 @@ class ConsumerProps:
     max_message_age: Duration = Duration.minutes(5)
     alarm_actions: Sequence[cloudwatch.IAlarmAction] = ()
     alarms: ConsumerAlarmOptions = DEFAULT_ALARMS
+    tracing: bool = False
     target_dead_letter_queue: sqs.IQueue | None = None
     retry_attempts: int = 185
     max_event_age: Duration = Duration.hours(24)

@@ -75,3 +75,7 @@ ENV_METRICS_SERVICE: Final = "EVENT_FANOUT_METRICS_SERVICE"
 REPROCESS_REPLAY_PREFIX: Final = "reprocess-"
 #: The envelope field EventBridge adds to replayed events.
 REPLAY_NAME_FIELD: Final = "replay-name"
+#: "true" when the consumer's function has active tracing (``tracing=True`` on the construct):
+#: the runtime then records one X-Ray subsegment per record (Powertools Tracer, imported only
+#: then, so a consumer without tracing starts as before).
+ENV_TRACING: Final = "EVENT_FANOUT_TRACING"

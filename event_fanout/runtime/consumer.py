@@ -42,6 +42,7 @@ from event_fanout.runtime.idempotency import (
 )
 from event_fanout.runtime.observability import BatchTally, emit_batch_metrics, logger
 from event_fanout.runtime.settings import ConsumerSettings
+from event_fanout.runtime.tracing import RecordTrace, record_trace
 
 __all__ = ["FanoutHandler", "fanout_consumer"]
 
@@ -217,7 +218,12 @@ class FanoutHandler(Generic[EventT]):
         dead_letters = dead_letter_queue(settings) if fifo else None
 
         def record_handler(record: SQSRecord) -> str:
-            return self._process_record(record, runner, tally, dead_letters)
+            with record_trace(
+                settings.tracing, settings.service_name, settings.consumer_name
+            ) as trace:
+                outcome = self._process_record(record, runner, tally, dead_letters, trace)
+                trace.annotate(outcome=outcome)
+                return outcome
 
         with logger.append_context_keys(
             consumer=settings.consumer_name, function_request_id=request_id
@@ -250,6 +256,7 @@ class FanoutHandler(Generic[EventT]):
         runner: IdempotentRunner,
         tally: BatchTally,
         dead_letters: DeadLetterQueue | None,
+        trace: RecordTrace | None = None,
     ) -> str:
         message_id = record.message_id
         receive_count = record.attributes.approximate_receive_count
@@ -268,6 +275,12 @@ class FanoutHandler(Generic[EventT]):
                 return self._failed(record, exc, tally, dead_letters)
 
         runner = runner.for_event(raw)
+        if trace is not None:
+            trace.annotate(
+                event_id=event.id,
+                correlation_id=event.correlation_id or event.id,
+                message_id=message_id,
+            )
         keys: dict[str, Any] = {
             "message_id": message_id,
             "event_id": event.id,

@@ -29,6 +29,7 @@ from event_fanout.runtime.constants import (
     ENV_METRICS_SERVICE,
     ENV_POWERTOOLS_METRICS_NAMESPACE,
     ENV_POWERTOOLS_SERVICE_NAME,
+    ENV_TRACING,
 )
 from event_fanout.runtime.exceptions import RuntimeConfigError
 
@@ -80,6 +81,8 @@ class ConsumerSettings:
     #: source queue's ``maxReceiveCount`` that says which receive is the last.
     dead_letter_queue_url: str | None = None
     max_receive_count: int | None = None
+    #: One X-Ray subsegment per record (``EVENT_FANOUT_TRACING``).
+    tracing: bool = False
 
     @classmethod
     def from_env(
@@ -167,4 +170,5 @@ class ConsumerSettings:
             ),
             dead_letter_queue_url=dead_letter_queue_url,
             max_receive_count=max_receive_count,
+            tracing=env.get(ENV_TRACING, "").strip().lower() == "true",
         )

@@ -428,3 +428,54 @@ def test_a_replayed_event_is_skipped_unless_its_replay_reprocesses(consumer_env:
     # THEN the ordinary replay was a duplicate; each reprocessing replay ran it once
     assert len(recorder.effects) == 3
     assert {effect[0] for effect in recorder.effects} == {event["id"]}
+
+
+class _FakeSubsegments:
+    """What the runtime records in X-Ray: one annotated subsegment per record."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, dict[str, Any]]] = []
+
+    def in_subsegment(self, name: str) -> Any:
+        import contextlib
+
+        annotations: dict[str, Any] = {}
+        self.records.append((name, annotations))
+
+        class _Subsegment:
+            def put_annotation(self, key: str, value: Any) -> None:
+                annotations[key] = value
+
+        return contextlib.nullcontext(_Subsegment())
+
+
+def test_with_tracing_each_record_gets_a_subsegment_with_its_ids_and_outcome(
+    consumer_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from event_fanout.runtime import tracing
+
+    fake = _FakeSubsegments()
+    monkeypatch.setattr(tracing, "_provider", lambda service: fake)
+    monkeypatch.setenv(constants.ENV_TRACING, "true")
+    recorder = Recorder()
+    recorder.fail_campaigns = {2}
+    ok, failing = budget_event(1), budget_event(2)
+
+    invoke(recorder, ok, failing, ok)
+
+    outcomes = [(a["event_id"], a["outcome"]) for _, a in fake.records]
+    assert outcomes == [(ok["id"], "processed"), (failing["id"], "failed"), (ok["id"], "duplicate")]
+    name, first = fake.records[0]
+    assert name.endswith(" record") and first["correlation_id"] == ok["id"]
+
+
+def test_without_tracing_no_tracer_is_touched(
+    consumer_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from event_fanout.runtime import tracing
+
+    def refuse(service: str) -> Any:
+        raise AssertionError("the tracer was built")
+
+    monkeypatch.setattr(tracing, "_provider", refuse)
+    invoke(Recorder(), budget_event(1))
