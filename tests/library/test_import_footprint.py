@@ -42,17 +42,3 @@ def test_construct_side_imports_no_lambda_runtime_dependency() -> None:
     assert synth_side == "[]"
     # The probe can see them: using a runtime export loads its dependencies on first use.
     assert "aws_lambda_powertools" in after_runtime_use
-
-
-def test_the_command_starts_without_the_cdk() -> None:
-    # `event-fanout status`, `dlq`, `redrive`, ... read deployed stacks: loading aws_cdk (and
-    # starting its Node.js process) would add seconds to every call.
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys, event_fanout.cli; print('aws_cdk' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"

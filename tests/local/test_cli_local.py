@@ -99,3 +99,17 @@ def test_deploy_outside_a_cdk_app_names_what_is_missing(
     result = CliRunner().invoke(main, ["local", "deploy"])
     assert result.exit_code == 1
     assert f"no cdk.json in {tmp_path}" in result.output
+
+
+def test_the_command_starts_without_the_cdk() -> None:
+    # `event-fanout status`, `dlq`, `redrive`, ... read deployed stacks: loading aws_cdk (and
+    # starting its Node.js process) would add seconds to every call.
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, event_fanout.cli; print('aws_cdk' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -24,6 +24,8 @@ from click.testing import CliRunner
 
 from event_fanout.cli import main
 from event_fanout.local.cdk_cli import CdkApp
+from event_fanout.local.demo import drain
+from event_fanout.local.report import consumer_name
 from event_fanout.local.runner import EventSourceRunner, discover_mappings
 from event_fanout.local.server import LocalAws, environment
 from event_fanout.local.session import AwsSession, session_for
@@ -31,8 +33,14 @@ from event_fanout.operations.dead_letters import peek
 from event_fanout.operations.discovery import Consumer, Fanout, discover, find_consumer
 from event_fanout.operations.redrive import queue_depth
 from event_fanout.operations.status import fanout_status
+from event_fanout.producer import EventEntry, EventPublisher, correlation_id
 from event_fanout.runtime.constants import DEAD_LETTER_REASON_ATTRIBUTE
-from event_fanout.stacks.reference import REFERENCE_STACK
+from event_fanout.stacks.reference import (
+    BUDGET_CHANGED,
+    EVENT_SOURCE,
+    REFERENCE_BUS,
+    REFERENCE_STACK,
+)
 from event_fanout.testing.local_app import empty_queue
 
 pytestmark = pytest.mark.e2e
@@ -499,3 +507,53 @@ def test_diagram_draws_the_deployed_stack(local_aws: LocalAws, fanout: Fanout) -
     assert result.output.startswith("flowchart LR\n")
     for consumer in CONSUMERS:
         assert f"f0_bus --> f0_{consumer}_rule" in result.output
+
+
+def _log_lines(log: Path) -> list[dict[str, Any]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line) for line in lines if line.startswith("{") and '"_aws"' not in line]
+
+
+def test_one_correlation_id_reaches_every_consumers_log_lines(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout, tmp_path: Path
+) -> None:
+    # GIVEN an event published through the producer API inside a correlation id's block
+    publisher = EventPublisher(session.client("events"), event_bus_name=REFERENCE_BUS)
+    detail = {
+        "companyId": 10,
+        "profileId": 101,
+        "campaignId": 7,
+        "oldBudget": 900,
+        "newBudget": 1500,  # over the Notification consumer's threshold: all three receive it
+        "version": 1,
+    }
+    with correlation_id(f"checkout-{uuid.uuid4()}") as cid:
+        result = publisher.publish([EventEntry(EVENT_SOURCE, BUDGET_CHANGED, detail)])
+    (event_id,) = result.raise_for_failures().event_ids
+    assert result.correlation_id == cid
+
+    # WHEN every consumer runs on the local runner
+    logs = tmp_path / "logs"
+    mappings = discover_mappings(session, REFERENCE_STACK, tmp_path)
+    with environment(local_aws.environment):
+        runner = drain(
+            session,
+            mappings,
+            log_dir=logs,
+            retry_delay=0,
+            batching_window=0.2,
+            receive_wait_seconds=0,
+        )
+
+    seen: dict[str, list[dict[str, Any]]] = {}
+    # THEN each consumer's own line and the runtime's carry the producer's id
+    for mapping in mappings:
+        assert runner.stats[mapping.uuid].distinct_messages == 1, consumer_name(mapping)
+        lines = _log_lines(logs / f"{mapping.function.name}.log")
+        seen[consumer_name(mapping)] = [line for line in lines if line.get("event_id") == event_id]
+    assert sorted(seen) == ["AuditLog", "Notification", "ReportingSync"]
+    for consumer, lines in seen.items():
+        messages = [line["message"] for line in lines]
+        # The consumer's own line and the runtime's: both carry the producer's id.
+        assert "Event processed" in messages and len(messages) >= 2, (consumer, messages)
+        assert {line["correlation_id"] for line in lines} == {cid}, consumer

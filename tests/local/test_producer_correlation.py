@@ -5,8 +5,9 @@ Two promises of ``event_fanout.producer`` checked where an actual bus routes to 
 - With entries failing inside successful ``PutEvents`` responses (injected the way EventBridge
   fails them: the entry is not put on the bus, its result slot carries an ``ErrorCode``), every
   event reaches the rule's queue exactly once, and the one that fails for good is handed back.
-- The correlation id ``publish`` stamps is on every log line each consumer of the reference
-  stack writes for the event.
+
+The other, one correlation id from ``publish`` to every consumer's log lines, runs in
+``tests/local/test_operations.py`` on its deployed reference stack.
 """
 
 from __future__ import annotations
@@ -15,25 +16,13 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from event_fanout.local.cdk_cli import CdkApp
-from event_fanout.local.demo import drain
-from event_fanout.local.report import consumer_name
-from event_fanout.local.runner import DeployedMapping, discover_mappings
-from event_fanout.local.server import LocalAws, environment
-from event_fanout.local.session import AwsSession, session_for
-from event_fanout.producer import EventEntry, EventPublisher, correlation_id
-from event_fanout.stacks.reference import (
-    BUDGET_CHANGED,
-    EVENT_SOURCE,
-    REFERENCE_BUS,
-    REFERENCE_STACK,
-)
+from event_fanout.local.server import LocalAws
+from event_fanout.local.session import session_for
+from event_fanout.producer import EventEntry, EventPublisher
 
 pytestmark = pytest.mark.e2e
 
@@ -137,70 +126,3 @@ def test_partial_failures_deliver_every_event_exactly_once(local_aws: LocalAws) 
     assert {json.loads(m["Body"])["detail"]["correlationId"] for m in messages} == {
         result.correlation_id
     }
-
-
-# -- one correlation id from publish to every consumer's log lines ------------------------------
-
-
-@dataclass
-class Reference:
-    aws: LocalAws
-    session: AwsSession
-    mappings: list[DeployedMapping]
-    tmp: Path
-
-
-@pytest.fixture(scope="module")
-def reference(
-    local_aws: LocalAws,
-    deploy_reference: Callable[[], CdkApp],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Reference:
-    deploy_reference()
-    tmp = Path(tmp_path_factory.mktemp("producer-correlation"))
-    session = session_for(local_aws.environment)
-    return Reference(local_aws, session, discover_mappings(session, REFERENCE_STACK, tmp), tmp)
-
-
-def _log_lines(log: Path) -> list[dict[str, Any]]:
-    lines = log.read_text().splitlines() if log.exists() else []
-    return [json.loads(line) for line in lines if line.startswith("{") and '"_aws"' not in line]
-
-
-def test_one_correlation_id_reaches_every_consumers_log_lines(reference: Reference) -> None:
-    publisher = EventPublisher(reference.session.client("events"), event_bus_name=REFERENCE_BUS)
-    detail = {
-        "companyId": 10,
-        "profileId": 101,
-        "campaignId": 7,
-        "oldBudget": 900,
-        "newBudget": 1500,  # over the Notification consumer's threshold: all three receive it
-        "version": 1,
-    }
-    with correlation_id(f"checkout-{uuid.uuid4()}") as cid:
-        result = publisher.publish([EventEntry(EVENT_SOURCE, BUDGET_CHANGED, detail)])
-    (event_id,) = result.raise_for_failures().event_ids
-    assert result.correlation_id == cid
-
-    logs = reference.tmp / "logs"
-    with environment(reference.aws.environment):
-        runner = drain(
-            reference.session,
-            reference.mappings,
-            log_dir=logs,
-            retry_delay=0,
-            batching_window=0.2,
-            receive_wait_seconds=0,
-        )
-
-    seen: dict[str, list[dict[str, Any]]] = {}
-    for mapping in reference.mappings:
-        assert runner.stats[mapping.uuid].distinct_messages == 1, consumer_name(mapping)
-        lines = _log_lines(logs / f"{mapping.function.name}.log")
-        seen[consumer_name(mapping)] = [line for line in lines if line.get("event_id") == event_id]
-    assert sorted(seen) == ["AuditLog", "Notification", "ReportingSync"]
-    for consumer, lines in seen.items():
-        messages = [line["message"] for line in lines]
-        # The consumer's own line and the runtime's: both carry the producer's id.
-        assert "Event processed" in messages and len(messages) >= 2, (consumer, messages)
-        assert {line["correlation_id"] for line in lines} == {cid}, consumer

@@ -156,7 +156,11 @@ def test_each_consumer_and_its_function_share_a_stack(big: Synthesized) -> None:
 
 
 def test_templates_pass_cfn_lint(tmp_path: Path, big: Synthesized) -> None:
-    small = synthesize(tmp_path / "stable", "Small", 8, shards=3, resource_budget=100)
+    # Without dashboards: their bodies triple cfn-lint's time, and the reference stack's lint
+    # (tests/security) checks a dashboard's template.
+    small = synthesize(
+        tmp_path / "stable", "Small", 8, shards=3, resource_budget=100, dashboard=False
+    )
     assert len(small.fanout.shards) == 3  # a parent and shards, as in the big one
     # Filled in order: the parent's consumers take functions defined in the parent stack.
     filled = synthesize(
@@ -166,6 +170,7 @@ def test_templates_pass_cfn_lint(tmp_path: Path, big: Synthesized) -> None:
         function_handlers=2,
         allow_consumer_moves=True,
         resource_budget=80,
+        dashboard=False,
     )
     assert len(filled.fanout.shards) >= 1
     checked = {f"small/{name}": template for name, template in small.templates.items()}
