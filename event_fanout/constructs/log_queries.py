@@ -60,6 +60,20 @@ class _LogGroupNames:
         return list(self.names)
 
 
+def log_group_name(function: lambda_.Function) -> str:
+    """The function's log group: its ``LoggingConfig``'s, else Lambda's ``/aws/lambda/<name>``.
+
+    Not ``function.log_group``: for a function without a log group of its own that property
+    adds a ``LogRetention`` custom resource (and its Lambda) to create one.
+    """
+    cfn = function.node.default_child
+    config = getattr(cfn, "logging_config", None)
+    named = getattr(config, "log_group", None)
+    if isinstance(named, str):
+        return named
+    return f"/aws/lambda/{function.function_name}"
+
+
 class FanoutLogQueries:
     """The saved queries of one fan-out; :meth:`add_consumer` adds a consumer's log group."""
 
@@ -72,7 +86,7 @@ class FanoutLogQueries:
         function = consumer.function
         if not isinstance(function, lambda_.Function):
             return  # an imported function: its log group is not this app's to name
-        self._names_of(Stack.of(consumer)).names.append(function.log_group.log_group_name)
+        self._names_of(Stack.of(consumer)).names.append(log_group_name(function))
 
     def _names_of(self, stack: Stack) -> _LogGroupNames:
         if stack.node.path in self._by_stack:

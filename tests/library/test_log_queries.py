@@ -53,6 +53,11 @@ def test_each_query_reads_every_consumers_log_group_of_the_stack() -> None:
     for query in queries.values():
         # Both functions' log groups (/aws/lambda/<function name>), added after the fan-out.
         assert len(query["LogGroupNames"]) == 2
+        assert all("/aws/lambda/" in str(name) for name in query["LogGroupNames"])
+    # Naming a log group creates none: no LogRetention custom resource, no function of its own.
+    types = [r["Type"] for r in Template.from_stack(stack).to_json()["Resources"].values()]
+    assert "Custom::LogRetention" not in types
+    assert types.count("AWS::Lambda::Function") == 2
 
 
 def test_a_shard_has_its_own_queries_over_its_own_consumers() -> None:
