@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import jsii
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
@@ -92,6 +92,7 @@ class _Board:
     """One dashboard, its alarm status widget, and how many consumer rows it has."""
 
     dashboard: cloudwatch.Dashboard
+    name: str
     alarms: _AlarmStatus
     consumers: int = 0
 
@@ -104,8 +105,8 @@ class FanoutDashboards:
     fanout
         The fan-out (its stack holds the first dashboard and the header).
     dashboard_name
-        Name of the first dashboard; the others add ``-<stack id>`` and ``-<n>``. None: names
-        CloudFormation generates.
+        Name of the first dashboard; the others add ``-<stack id>`` and ``-<n>``. Known at
+        synth, so the alarms' descriptions can link their dashboard.
 
     """
 
@@ -116,7 +117,7 @@ class FanoutDashboards:
         event_bus: events.IEventBus,
         undeliverable_events_queue: sqs.IQueue,
         undeliverable_events_alarm: cloudwatch.Alarm,
-        dashboard_name: str | None,
+        dashboard_name: str,
     ) -> None:
         self._fanout = fanout
         self._name = dashboard_name
@@ -157,6 +158,10 @@ class FanoutDashboards:
         board.alarms.alarms.extend(consumer.alarms.all)
         board.dashboard.add_widgets(*consumer_row(consumer))
         board.consumers += 1
+        link = dashboard_link(board.name, Stack.of(consumer))
+        for alarm in consumer.alarms.resources.values():
+            # Whoever is paged lands on the consumer's row with one click.
+            alarm.alarm_description = f"{alarm.alarm_description} {link}"
         return board.dashboard
 
     def _board_for(self, stack: Stack) -> _Board:
@@ -173,13 +178,11 @@ class FanoutDashboards:
         construct_id = ("Dashboard" if in_fanout_stack else f"{self._fanout.node.id}Dashboard") + (
             "" if index == 1 else str(index)
         )
-        name = None
-        if self._name is not None:
-            name = (
-                self._name
-                + ("" if in_fanout_stack else f"-{stack.node.id}")
-                + ("" if index == 1 else f"-{index}")
-            )
+        name = (
+            self._name
+            + ("" if in_fanout_stack else f"-{stack.node.id}")
+            + ("" if index == 1 else f"-{index}")
+        )
         dashboard = cloudwatch.Dashboard(
             scope, construct_id, dashboard_name=name, default_interval=Duration.hours(3)
         )
@@ -188,9 +191,22 @@ class FanoutDashboards:
             + ("" if in_fanout_stack else f" in {stack.node.id}")
         )
         dashboard.add_widgets(alarms)
-        board = _Board(dashboard, alarms)
+        board = _Board(dashboard, name, alarms)
         boards.append(board)
         return board
+
+
+def dashboard_link(name: str, stack: Stack) -> str:
+    """The console address of the dashboard ``name``, in the stack's region when it is known.
+
+    The commercial partition's console (GovCloud and China consoles have other domains: there
+    the dashboard is found by the name the link ends with). An environment-agnostic stack's
+    link opens the console's current region.
+    """
+    region = "" if Token.is_unresolved(stack.region) else f"?region={stack.region}"
+    return (
+        f"Dashboard: https://console.aws.amazon.com/cloudwatch/home{region}#dashboards:name={name}"
+    )
 
 
 def consumer_row(consumer: FanoutConsumer) -> list[cloudwatch.IWidget]:

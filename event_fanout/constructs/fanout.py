@@ -115,7 +115,7 @@ class EventFanout(Construct):
         consumers, continued past 40 consumers). Default: True.
     dashboard_name:
         Name of the dashboard (others get ``-<shard>`` / ``-<n>`` appended). Default: None
-        (generated).
+        (the fan-out's name, unique in the account).
 
     Attributes
     ----------
@@ -310,7 +310,9 @@ class EventFanout(Construct):
                 event_bus=self.event_bus,
                 undeliverable_events_queue=self.undeliverable_events_queue,
                 undeliverable_events_alarm=self.undeliverable_events_alarm,
-                dashboard_name=dashboard_name,
+                # A name known at synth: the alarms link the dashboard, which shows the alarms
+                # (a generated name would be a reference, and the two would depend on each other).
+                dashboard_name=dashboard_name or self.name,
             )
             if dashboard
             else None

@@ -128,3 +128,18 @@ def test_the_dashboard_can_be_turned_off() -> None:
 def test_invalid_dashboard_arguments_fail_at_synth(props: dict[str, Any], prop: str) -> None:
     with pytest.raises(EventFanoutConfigError, match=f"Test/Fanout: {prop} "):
         EventFanout(new_stack(), "Fanout", **props)
+
+
+def test_every_consumer_alarm_links_the_dashboard_it_is_shown_on() -> None:
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    consumer = fanout.add_consumer(
+        "Billing", handler=new_function(stack, "Fn"), event_pattern=PATTERN
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    (dashboard,) = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    assert dashboard["Properties"]["DashboardName"] == fanout.name  # known at synth: no cycle
+    for alarm in consumer.alarms.resources.values():
+        description = json.dumps(resources[stack.get_logical_id(alarm)]["Properties"])
+        assert "First:" in description  # what to do, then where to look
+        assert f"#dashboards:name={fanout.name}" in description
