@@ -399,7 +399,7 @@ def _parent_path(construct: IConstruct) -> str:
 
 
 def add_actions(
-    alarms: Sequence[cloudwatch.Alarm],
+    alarms: Sequence[cloudwatch.AlarmBase],
     actions: Sequence[cloudwatch.IAlarmAction],
     *,
     owner: IConstruct | None = None,

@@ -48,6 +48,7 @@ from event_fanout.constructs.permissions import (
     bus_rules_arn_pattern,
     warn_if_key_cannot_admit_events,
 )
+from event_fanout.constructs.trouble_alarm import FanoutTroubleAlarms
 from event_fanout.constructs.validation import Validator
 from event_fanout.errors import EventFanoutConfigError
 
@@ -116,11 +117,15 @@ class EventFanout(Construct):
     dashboard_name:
         Name of the dashboard (others get ``-<shard>`` / ``-<n>`` appended). Default: None
         (the fan-out's name, unique in the account).
+    trouble_alarm:
+        A composite alarm "a consumer is in trouble", in ALARM while any consumer alarm (or the
+        undeliverable-events alarm) is: the one to page on. One per stack holding consumers,
+        notifying ``alarm_actions``. Default: False.
 
     Attributes
     ----------
     event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers,
-    dashboards, log_queries
+    dashboards, log_queries, trouble_alarms
 
     """
 
@@ -143,6 +148,7 @@ class EventFanout(Construct):
         allow_consumer_moves: bool = False,
         dashboard: bool = True,
         dashboard_name: str | None = None,
+        trouble_alarm: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = type_problems(
@@ -319,6 +325,16 @@ class EventFanout(Construct):
         )
         #: Saved Logs Insights queries over the consumers' logs (one set per stack).
         self.log_queries = FanoutLogQueries(self)
+        #: The composite "a consumer is in trouble" alarms (one per stack); None if off.
+        self.trouble_alarms: FanoutTroubleAlarms | None = (
+            FanoutTroubleAlarms(
+                self,
+                undeliverable_events_alarm=self.undeliverable_events_alarm,
+                alarm_actions=self.alarm_actions,
+            )
+            if trouble_alarm
+            else None
+        )
         self._describe()
 
     def _describe(self) -> None:
@@ -422,6 +438,8 @@ class EventFanout(Construct):
         if self.dashboards is not None:
             self.dashboards.add_consumer(consumer)
         self.log_queries.add_consumer(consumer)
+        if self.trouble_alarms is not None:
+            self.trouble_alarms.add_consumer(consumer)
         return consumer
 
     def _require_same_stack(self, consumer_id: str, handler: Construct, target: Construct) -> None:
