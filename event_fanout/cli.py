@@ -30,10 +30,11 @@ from event_fanout.local.project import (
     emulator_calls,
     recorded_emulator,
 )
-from event_fanout.local.server import LocalAws, LocalAwsError, aws_environment, environment
+from event_fanout.local.server import LocalAws, LocalAwsError, environment
 from event_fanout.operations.commands import (
     diagram_command,
     dlq,
+    operating_env,
     publish_command,
     redrive_command,
     replay_command,
@@ -169,16 +170,8 @@ def local() -> None:
     """Your CDK app on the local emulator: up, deploy, run, down (run from the app's directory)."""
 
 
-def _state() -> dict[str, Any]:
-    state = recorded_emulator(Project.here())
-    if state is None:
-        _fail("no local emulator is running here: start one with `event-fanout local up`")
-        raise AssertionError  # unreachable: _fail exits
-    return state
-
-
 def _env() -> dict[str, str]:
-    return aws_environment(f"http://localhost:{_state()['port']}")
+    return operating_env(local=True)
 
 
 @contextlib.contextmanager

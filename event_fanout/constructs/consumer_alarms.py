@@ -217,14 +217,7 @@ class ConsumerAlarms(Construct):
 
     def _rate_alarm(self, name: str, metric: Callable[..., cloudwatch.Metric]) -> None:
         """Failed records as a percentage of the records handled, over five minutes."""
-        using = {
-            key: metric(metric_name, period=FAILURE_ALARM_PERIOD, statistic=_SUM)
-            for key, metric_name in (
-                ("f", constants.METRIC_FAILED),
-                ("p", constants.METRIC_PROCESSED),
-                ("d", constants.METRIC_DUPLICATE),
-            )
-        }
+        using = _records_handled(metric, FAILURE_ALARM_PERIOD)
         self._alarm(
             "failed_record_rate",
             cloudwatch.MathExpression(
@@ -244,14 +237,7 @@ class ConsumerAlarms(Construct):
 
     def _no_events_alarm(self, name: str, metric: Callable[..., cloudwatch.Metric]) -> None:
         """Fewer records than expected in an hour: a producer or the rule stopped."""
-        using = {
-            key: metric(metric_name, period=NO_EVENTS_PERIOD, statistic=_SUM)
-            for key, metric_name in (
-                ("f", constants.METRIC_FAILED),
-                ("p", constants.METRIC_PROCESSED),
-                ("d", constants.METRIC_DUPLICATE),
-            )
-        }
+        using = _records_handled(metric, NO_EVENTS_PERIOD)
         self._alarm(
             "no_events",
             cloudwatch.MathExpression(
@@ -349,6 +335,20 @@ class ConsumerAlarms(Construct):
             attribute: typing.cast(cloudwatch.CfnAlarm, alarm.node.default_child)
             for attribute, alarm in self._alarms.items()
         }
+
+
+def _records_handled(
+    metric: Callable[..., cloudwatch.Metric], period: Duration
+) -> dict[str, cloudwatch.IMetric]:
+    """The runtime's failed (``f``), processed (``p``) and duplicate (``d``) records, summed."""
+    return {
+        key: metric(metric_name, period=period, statistic=_SUM)
+        for key, metric_name in (
+            ("f", constants.METRIC_FAILED),
+            ("p", constants.METRIC_PROCESSED),
+            ("d", constants.METRIC_DUPLICATE),
+        )
+    }
 
 
 def _metric(

@@ -26,6 +26,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from event_fanout.constructs.stack_place import place_in
 from event_fanout.runtime import constants
 
 if TYPE_CHECKING:
@@ -173,22 +174,18 @@ class FanoutDashboards:
     def _new_board(self, stack: Stack) -> _Board:
         boards = self._boards.setdefault(stack.node.path, [])
         index = len(boards) + 1
-        in_fanout_stack = stack is Stack.of(self._fanout)
-        scope: Construct = self._fanout if in_fanout_stack else stack
-        construct_id = ("Dashboard" if in_fanout_stack else f"{self._fanout.node.id}Dashboard") + (
-            "" if index == 1 else str(index)
-        )
+        place = place_in(self._fanout, stack)
+        construct_id = f"{place.id_prefix}Dashboard" + ("" if index == 1 else str(index))
         name = (
             self._name
-            + ("" if in_fanout_stack else f"-{stack.node.id}")
+            + (f"-{place.shard}" if place.shard else "")
             + ("" if index == 1 else f"-{index}")
         )
         dashboard = cloudwatch.Dashboard(
-            scope, construct_id, dashboard_name=name, default_interval=Duration.hours(3)
+            place.scope, construct_id, dashboard_name=name, default_interval=Duration.hours(3)
         )
         alarms = _AlarmStatus(
-            f"Alarms of {self._fanout.node.path}"
-            + ("" if in_fanout_stack else f" in {stack.node.id}")
+            f"Alarms of {self._fanout.node.path}" + (f" in {place.shard}" if place.shard else "")
         )
         dashboard.add_widgets(alarms)
         board = _Board(dashboard, name, alarms)
@@ -326,33 +323,27 @@ def consumer_row(consumer: FanoutConsumer) -> list[cloudwatch.IWidget]:
     ]
 
 
-def _bus_metric(bus: events.IEventBus, metric_name: str) -> cloudwatch.Metric:
+def _sum(
+    namespace: str, metric_name: str, dimensions: dict[str, str], label: str | None = None
+) -> cloudwatch.Metric:
+    """A metric summed over the dashboard's period: what the widgets count."""
     return cloudwatch.Metric(
-        namespace="AWS/Events",
-        metric_name=metric_name,
-        dimensions_map={"EventBusName": bus.event_bus_name},
-        period=_PERIOD,
-        statistic=cloudwatch.Stats.SUM,
-    )
-
-
-def _rule_metric(rule: events.Rule, metric_name: str, label: str) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace="AWS/Events",
-        metric_name=metric_name,
-        dimensions_map={"RuleName": rule.rule_name},
-        period=_PERIOD,
-        statistic=cloudwatch.Stats.SUM,
-        label=label,
-    )
-
-
-def _runtime_metric(dimensions: dict[str, str], metric_name: str, label: str) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace=constants.DEFAULT_METRICS_NAMESPACE,
+        namespace=namespace,
         metric_name=metric_name,
         dimensions_map=dimensions,
         period=_PERIOD,
         statistic=cloudwatch.Stats.SUM,
         label=label,
     )
+
+
+def _bus_metric(bus: events.IEventBus, metric_name: str) -> cloudwatch.Metric:
+    return _sum("AWS/Events", metric_name, {"EventBusName": bus.event_bus_name})
+
+
+def _rule_metric(rule: events.Rule, metric_name: str, label: str) -> cloudwatch.Metric:
+    return _sum("AWS/Events", metric_name, {"RuleName": rule.rule_name}, label)
+
+
+def _runtime_metric(dimensions: dict[str, str], metric_name: str, label: str) -> cloudwatch.Metric:
+    return _sum(constants.DEFAULT_METRICS_NAMESPACE, metric_name, dimensions, label)

@@ -18,6 +18,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from event_fanout.constructs.stack_place import place_in
+
 if TYPE_CHECKING:
     from event_fanout.constructs.consumer import FanoutConsumer
 
@@ -93,16 +95,14 @@ class FanoutLogQueries:
             return self._by_stack[stack.node.path]
         names = _LogGroupNames()
         self._by_stack[stack.node.path] = names
-        in_fanout_stack = stack is Stack.of(self._fanout)
-        scope: Construct = self._fanout if in_fanout_stack else stack
+        place = place_in(self._fanout, stack)
         folder = f"event-fanout/{self._fanout.node.path}" + (
-            "" if in_fanout_stack else f"/{stack.node.id}"
+            f"/{place.shard}" if place.shard else ""
         )
-        prefix = "" if in_fanout_stack else self._fanout.node.id
         for name, query in QUERIES.items():
             logs.CfnQueryDefinition(
-                scope,
-                f"{prefix}Query{''.join(part.title() for part in name.split('-'))}",
+                place.scope,
+                f"{place.id_prefix}Query{''.join(part.title() for part in name.split('-'))}",
                 name=f"{folder}/{name}",
                 query_string=query,
                 log_group_names=Lazy.list(names),

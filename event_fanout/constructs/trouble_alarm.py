@@ -18,6 +18,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from event_fanout.constructs.consumer_alarms import add_actions
+from event_fanout.constructs.stack_place import place_in
 
 if TYPE_CHECKING:
     from event_fanout.constructs.consumer import FanoutConsumer
@@ -72,12 +73,11 @@ class FanoutTroubleAlarms:
             return self._by_stack[stack.node.path]
         members: list[cloudwatch.IAlarm] = []
         self._by_stack[stack.node.path] = members
-        in_fanout_stack = stack is Stack.of(self._fanout)
-        scope: Construct = self._fanout if in_fanout_stack else stack
-        where = "" if in_fanout_stack else f" in {stack.node.id}"
+        place = place_in(self._fanout, stack)
+        where = f" in {place.shard}" if place.shard else ""
         alarm = cloudwatch.CompositeAlarm(
-            scope,
-            "ConsumerInTrouble" if in_fanout_stack else f"{self._fanout.node.id}ConsumerInTrouble",
+            place.scope,
+            f"{place.id_prefix}ConsumerInTrouble",
             alarm_rule=_LazyRule(_AnyOf(members)),
             alarm_description=(
                 f"A consumer of {self._fanout.node.path}{where} is in trouble (one of its alarms "

@@ -48,6 +48,7 @@ from event_fanout.operations.status import FanoutStatus, fanout_status
 __all__ = [
     "diagram_command",
     "dlq",
+    "operating_env",
     "publish_command",
     "redrive_command",
     "replay_command",
@@ -93,11 +94,7 @@ def stacks_here(stacks: tuple[str, ...]) -> list[str]:
     """The stacks named, else the stacks of the CDK app in the current directory."""
     if stacks:
         return list(stacks)
-    project = Project.here()
-    for assembly in (project.assembly_dir, project.root / "cdk.out"):
-        if (assembly / "manifest.json").exists():
-            return [stack.stack_name for stack in assembly_stacks(assembly)]
-    fail(f"no cloud assembly in {project.root} to read the app's stacks from: pass --stack NAME")
+    return [stack.stack_name for stack in assembly_stacks(_assembly_dir("pass --stack NAME"))]
 
 
 def _fanouts(session: AwsSession, stacks: tuple[str, ...]) -> list[Fanout]:
@@ -477,14 +474,19 @@ def route_command(
 
 def _assembly_templates() -> dict[str, Any]:
     """The templates of the app's cloud assembly here, nested stacks' included."""
+    assembly = _assembly_dir("run `npx cdk synth`, or pass --stack NAME")
+    return {
+        path.name: json.loads(path.read_text()) for path in sorted(assembly.glob("*.template.json"))
+    }
+
+
+def _assembly_dir(fix: str) -> Path:
+    """The app's cloud assembly here: the last ``local deploy``'s, else ``cdk.out``."""
     project = Project.here()
     for assembly in (project.assembly_dir, project.root / "cdk.out"):
         if (assembly / "manifest.json").exists():
-            return {
-                path.name: json.loads(path.read_text())
-                for path in sorted(assembly.glob("*.template.json"))
-            }
-    fail(f"no cloud assembly in {project.root}: run `npx cdk synth`, or pass --stack NAME")
+            return assembly
+    fail(f"no cloud assembly in {project.root}: {fix}")
 
 
 # -- publish ------------------------------------------------------------------------------------
