@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -256,14 +257,24 @@ def deploy_command(stacks: tuple[str, ...]) -> None:
     "each runs in a process of its own, as Lambda's execution environments do.",
 )
 @RETRY_DELAY
-def run(until_drained: bool, timeout: int, concurrency: int, retry_delay: int) -> None:
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write one self-contained HTML page: the topology and, per consumer, charts of "
+    "its queue depth, oldest message age and records over the run.",
+)
+def run(
+    until_drained: bool, timeout: int, concurrency: int, retry_delay: int, report: Path | None
+) -> None:
     """Play every deployed SQS event source mapping of the app's Python consumers."""
     from event_fanout.local.report import consumer_figures
     from event_fanout.local.runner import EventSourceRunner
     from event_fanout.local.session import session_for
+    from event_fanout.local.timeline import RunTimeline
 
     project = Project.here()
     session = session_for(_env())
+    stopped_by: str | None = None
     # Code the handlers run at import reads the endpoint from the environment; only while running.
     with environment(_env()), _emulator_guard():
         try:
@@ -278,6 +289,7 @@ def run(until_drained: bool, timeout: int, concurrency: int, retry_delay: int) -
             log_dir=project.work_dir / "logs",
             concurrency=concurrency,
             metrics_to_cloudwatch=True,
+            timeline=RunTimeline() if report is not None else None,
         )
         for mapping in mappings:
             console.print(
@@ -292,11 +304,21 @@ def run(until_drained: bool, timeout: int, concurrency: int, retry_delay: int) -
                 else:
                     runner.run_forever(on_batch=_print_batch)
             except TimeoutError as error:
-                _fail(str(error))
+                stopped_by = str(error)  # the table and the report show where it is stuck
             except KeyboardInterrupt:
                 console.print("stopped")
-        _print_table(consumer_figures(session, mappings, runner.stats, {}))
+            runner.sample(force=True)
+        figures = consumer_figures(session, mappings, runner.stats, {})
+        _print_table(figures)
+        if report is not None and runner.timeline is not None:
+            from event_fanout.local.run_report import report_of_run
+
+            page = report_of_run(project, session, runner.timeline, mappings, figures)
+            written = page.write(report)
+            console.print(f"report: {written}")
     console.print(f"consumer logs: {project.work_dir / 'logs'}")
+    if stopped_by is not None:
+        _fail(stopped_by)
 
 
 def _print_batch(mapping: Any, count: int) -> None:

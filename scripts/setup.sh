@@ -16,6 +16,18 @@ need npm "npm, to install the pinned CDK CLI"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "error: Python 3.11+ required, found $("$PYTHON" --version)" >&2; exit 1; }
 
+# Debian's Chromium for the browser tests (tests/browser.py: the `local run --report` page).
+# Installed where this script may (apt-get as root, as in CI); elsewhere those tests are skipped.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian's chromium (browser tests)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >/dev/null 2>&1 || echo "setup: warning: chromium did not install" >&2
+  else
+    echo "setup: no chromium (install it to run the browser tests; they are skipped without it)"
+  fi
+fi
+
 stamp=.venv/.setup-stamp
 want=$(cat pyproject.toml package-lock.json requirements-checkov.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d node_modules/aws-cdk ]; then

@@ -57,6 +57,7 @@ from event_fanout.local.invocation import (
     load_handler,
 )
 from event_fanout.local.session import AwsSession
+from event_fanout.local.timeline import RunTimeline
 
 __all__ = [
     "DeployedFunction",
@@ -187,6 +188,9 @@ class EventSourceRunner:
         Put the runtime's metrics (its embedded-metric-format log lines) into the emulator's
         CloudWatch, as CloudWatch Logs does in AWS, so ``event-fanout status`` and the
         failed-records alarms' metric see them.
+    timeline:
+        Sampled after each round (queue depth, oldest message age, the runtime's counts), for
+        ``event-fanout local run --report`` (see :mod:`~event_fanout.local.timeline`).
 
     """
 
@@ -203,6 +207,7 @@ class EventSourceRunner:
         receive_wait_seconds: int = RECEIVE_WAIT_SECONDS,
         concurrency: int = 1,
         metrics_to_cloudwatch: bool = False,
+        timeline: RunTimeline | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -215,6 +220,7 @@ class EventSourceRunner:
         self.invocation_env = dict(invocation_env or session.env)
         self.concurrency = concurrency
         self.metrics_to_cloudwatch = metrics_to_cloudwatch
+        self.timeline = timeline
         self._cloudwatch: Any = session.client("cloudwatch") if metrics_to_cloudwatch else None
         self.stats: dict[str, MappingStats] = {m.uuid: MappingStats() for m in mappings}
         self._sqs = session.client("sqs")
@@ -278,6 +284,8 @@ class EventSourceRunner:
         messages = self.receive_batch(mapping)
         if not messages:
             return 0
+        if self.timeline is not None:
+            self.timeline.received(mapping.uuid, messages)
         records = [sqs_event_record(m, mapping.queue_arn) for m in messages]
         injected = frozenset(
             r["messageId"] for r in records if self.transient_failure and self.transient_failure(r)
@@ -360,15 +368,28 @@ class EventSourceRunner:
 
     def queue_depth(self, mapping: DeployedMapping) -> int:
         """Messages still in the source queue (visible, in flight or delayed)."""
-        attributes = self._sqs.get_queue_attributes(
+        return sum(int(value) for value in self._depth_attributes(mapping).values())
+
+    def _depth_attributes(self, mapping: DeployedMapping) -> dict[str, str]:
+        response = self._sqs.get_queue_attributes(
             QueueUrl=mapping.queue_url,
             AttributeNames=[
                 "ApproximateNumberOfMessages",
                 "ApproximateNumberOfMessagesNotVisible",
                 "ApproximateNumberOfMessagesDelayed",
             ],
-        )["Attributes"]
-        return sum(int(value) for value in attributes.values())
+        )
+        attributes: dict[str, str] = response["Attributes"]
+        return attributes
+
+    def sample(self, *, force: bool = False) -> None:
+        """Add a sample of every mapping to the timeline, if one is due (or ``force``)."""
+        if self.timeline is None or not (force or self.timeline.due()):
+            return
+        for mapping in self.mappings:
+            self.timeline.record(
+                mapping.uuid, self._depth_attributes(mapping), self.stats[mapping.uuid].metrics
+            )
 
     def run_until_drained(
         self,
@@ -381,9 +402,11 @@ class EventSourceRunner:
         Raises :class:`TimeoutError` if they are not empty within ``timeout`` seconds.
         """
         deadline = time.monotonic() + timeout
+        self.sample(force=True)
         while True:
             waiting = [m for m in self.mappings if self.queue_depth(m) > 0]
             if not waiting and not self.running():
+                self.sample(force=True)
                 return self.stats
             # An empty queue is not polled: its long poll would hold up the round for nothing.
             self._round(waiting, on_batch)
@@ -394,6 +417,7 @@ class EventSourceRunner:
         self, *, on_batch: Callable[[DeployedMapping, int], None] | None = None
     ) -> None:
         """Poll every mapping round-robin until interrupted (``KeyboardInterrupt``)."""
+        self.sample(force=True)
         while True:
             self._round(self.mappings, on_batch)
 
@@ -417,6 +441,7 @@ class EventSourceRunner:
                     break
         # Nothing new to start: wait for a running invocation instead of polling again.
         self.settle(timeout=0 if received else _SETTLE_WAIT_SECONDS)
+        self.sample()
 
     # -- invoking -----------------------------------------------------------------------------
 

@@ -2,26 +2,115 @@
 
 Drawn from the templates alone (the manifest entries name each consumer's resources), so the
 picture is of what deploys, not of what the code meant: for a README, a design review, or a
-pull request that adds a consumer. ``event-fanout diagram`` prints it; the README's picture of
-the reference stack is this function's output, checked by ``tests/test_readme.py``.
+pull request that adds a consumer. :func:`topology` reads the boxes and arrows once;
+:func:`mermaid` writes them for ``event-fanout diagram`` (the README's picture of the reference
+stack is its output, checked by ``tests/stack/test_reference_stack.py``) and
+:mod:`~event_fanout.operations.diagram_svg` draws them for ``local run --report``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from event_fanout.manifest_format import MANIFEST_KEY
 
-__all__ = ["mermaid", "pattern_summary"]
+__all__ = ["Edge", "Node", "Topology", "mermaid", "pattern_summary", "topology"]
 
 #: Conditions shown per rule; the rest are counted.
 _MAX_CONDITIONS = 3
 
+NodeKind = Literal["bus", "archive", "undeliverable", "rule", "queue", "dlq", "function", "table"]
+#: ``flow``: events go this way; ``fallback``: only when something fails; ``link``: a dependency.
+EdgeKind = Literal["flow", "fallback", "link"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """A box of the picture."""
+
+    id: str
+    kind: NodeKind
+    #: The label, one entry per line.
+    lines: tuple[str, ...]
+    #: The fan-out it belongs to (its node prefix, ``f0``...; empty for a consumer whose
+    #: fan-out is in none of the templates).
+    fanout: str = ""
+    #: The consumer it belongs to (None: the fan-out's own bus, archive, undeliverable queue).
+    consumer: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An arrow of the picture."""
+
+    source: str
+    target: str
+    kind: EdgeKind
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What the templates deploy, as boxes and arrows in drawing order.
+
+    One model, several renderings: :func:`mermaid` for a README, the ``local run --report``
+    page draws it as SVG.
+    """
+
+    elements: tuple[Node | Edge, ...]
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The boxes, in drawing order."""
+        return [element for element in self.elements if isinstance(element, Node)]
+
+    @property
+    def edges(self) -> list[Edge]:
+        """The arrows, in drawing order."""
+        return [element for element in self.elements if isinstance(element, Edge)]
+
 
 def mermaid(templates: Mapping[str, Mapping[str, Any]]) -> str:
     """The flowchart of every fan-out in ``templates`` (template name -> parsed template)."""
+    lines = ["flowchart LR"]
+    for element in topology(templates).elements:
+        lines.append(
+            "  " + (_mermaid_node(element) if isinstance(element, Node) else _mermaid_edge(element))
+        )
+    return "\n".join(lines) + "\n"
+
+
+_SHAPES: dict[NodeKind, tuple[str, str]] = {
+    "bus": ('(["', '"])'),
+    "archive": ('[("', '")]'),
+    "undeliverable": ('[/"', '"/]'),
+    "rule": ('{{"', '"}}'),
+    "queue": ('[["', '"]]'),
+    "dlq": ('[["', '"]]'),
+    "function": ('("', '")'),
+    "table": ('[("', '")]'),
+}
+
+
+def _mermaid_node(node: Node) -> str:
+    opening, closing = _SHAPES[node.kind]
+    return f"{node.id}{opening}{'<br/>'.join(_label(line) for line in node.lines)}{closing}"
+
+
+def _mermaid_edge(edge: Edge) -> str:
+    if edge.kind == "link":
+        return f"{edge.source} --- {edge.target}"
+    if edge.kind == "fallback":
+        arrow = f"-. {edge.label} .->" if edge.label else "-.->"
+        return f"{edge.source} {arrow} {edge.target}"
+    return f"{edge.source} --> {edge.target}"
+
+
+def topology(templates: Mapping[str, Mapping[str, Any]]) -> Topology:
+    """The boxes and arrows of every fan-out in ``templates``, from their manifest entries."""
     resources = {
         logical_id: resource
         for template in templates.values()
@@ -32,28 +121,30 @@ def mermaid(templates: Mapping[str, Mapping[str, Any]]) -> str:
         for logical_id, resource in resources.items()
         if isinstance((resource.get("Metadata") or {}).get(MANIFEST_KEY), Mapping)
     ]
-    lines = ["flowchart LR"]
+    elements: list[Node | Edge] = []
     fanouts = {entry["name"]: (lid, entry) for lid, entry in entries if entry["kind"] == "fanout"}
     consumers = [entry for _, entry in entries if entry["kind"] == "consumer"]
     nodes = {name: f"f{index}" for index, name in enumerate(sorted(fanouts))}
     for name, (_, entry) in sorted(fanouts.items()):
         node = nodes[name]
-        lines.append(f'  {node}_bus(["bus {_label(_bus_name(entry, resources))}"])')
+        bus_label = (f"bus {_bus_name(entry, resources)}",)
+        elements.append(Node(f"{node}_bus", "bus", bus_label, node))
         if entry.get("archive"):
-            lines.append(f'  {node}_archive[("archive")]')
-            lines.append(f"  {node}_bus -.-> {node}_archive")
-        lines.append(f'  {node}_undeliverable[/"undeliverable events"/]')
+            elements.append(Node(f"{node}_archive", "archive", ("archive",), node))
+            elements.append(Edge(f"{node}_bus", f"{node}_archive", "fallback"))
+        undeliverable = ("undeliverable events",)
+        elements.append(Node(f"{node}_undeliverable", "undeliverable", undeliverable, node))
     for entry in sorted(consumers, key=lambda e: (str(e.get("fanout")), str(e["name"]))):
-        lines += _consumer_lines(entry, fanouts, nodes, resources)
-    return "\n".join(lines) + "\n"
+        elements += _consumer_elements(entry, fanouts, nodes, resources)
+    return Topology(tuple(elements))
 
 
-def _consumer_lines(
+def _consumer_elements(
     entry: Mapping[str, Any],
     fanouts: Mapping[str, tuple[str, Mapping[str, Any]]],
     nodes: Mapping[str, str],
     resources: Mapping[str, Mapping[str, Any]],
-) -> list[str]:
+) -> list[Node | Edge]:
     name = str(entry["name"])
     owner = fanouts.get(str(entry.get("fanout")))
     fanout_node = nodes.get(str(entry.get("fanout")), "")
@@ -64,22 +155,23 @@ def _consumer_lines(
     summary = pattern_summary(pattern.get("EventPattern") or {})
     fifo = " (FIFO)" if entry.get("fifo") else ""
     handler = (resources.get(_logical_id(entry.get("function"))) or {}).get("Properties", {})
-    lines = [
-        f'  {rule}{{{{"{_label(name)}<br/>{_label(summary)}"}}}}',
-        f'  {queue}[["queue{fifo}"]]',
-        f'  {dlq}[["DLQ"]]',
-        f'  {function}("{_label(str(handler.get("Handler") or name))}")',
-        f"  {queue} --> {function}",
-        f"  {queue} -. after max_receive_count .-> {dlq}",
-        f"  {rule} --> {queue}",
+    elements: list[Node | Edge] = [
+        Node(rule, "rule", (name, summary), fanout_node, name),
+        Node(queue, "queue", (f"queue{fifo}",), fanout_node, name),
+        Node(dlq, "dlq", ("DLQ",), fanout_node, name),
+        Node(function, "function", (str(handler.get("Handler") or name),), fanout_node, name),
+        Edge(queue, function, "flow"),
+        Edge(queue, dlq, "fallback", "after max_receive_count"),
+        Edge(rule, queue, "flow"),
     ]
     if owner is not None:
-        lines.insert(0, f"  {fanout_node}_bus --> {rule}")
-        lines.append(f"  {rule} -. undeliverable .-> {fanout_node}_undeliverable")
+        elements.insert(0, Edge(f"{fanout_node}_bus", rule, "flow"))
+        elements.append(Edge(rule, f"{fanout_node}_undeliverable", "fallback", "undeliverable"))
     if entry.get("idempotencyTable"):
         table = f"{prefix}_idempotency"
-        lines += [f'  {table}[("idempotency")]', f"  {function} --- {table}"]
-    return lines
+        elements.append(Node(table, "table", ("idempotency",), fanout_node, name))
+        elements.append(Edge(function, table, "link"))
+    return elements
 
 
 def pattern_summary(pattern: Any) -> str:

@@ -49,8 +49,13 @@ CONSUMERS = ["AuditLog", "Notification", "ReportingSync"]
 
 
 @pytest.fixture(scope="module")
-def fanout(local_aws: LocalAws, deploy_reference: Callable[[], CdkApp]) -> Fanout:
-    deploy_reference()
+def deployed_app(deploy_reference: Callable[[], CdkApp]) -> CdkApp:
+    """The reference stack, deployed afresh for this module."""
+    return deploy_reference()
+
+
+@pytest.fixture(scope="module")
+def fanout(local_aws: LocalAws, deployed_app: CdkApp) -> Fanout:
     (found,) = discover(session_for(local_aws.environment), [REFERENCE_STACK])
     return found
 
@@ -557,3 +562,52 @@ def test_one_correlation_id_reaches_every_consumers_log_lines(
         # The consumer's own line and the runtime's: both carry the producer's id.
         assert "Event processed" in messages and len(messages) >= 2, (consumer, messages)
         assert {line["correlation_id"] for line in lines} == {cid}, consumer
+
+
+def test_local_run_writes_a_report_a_browser_shows(
+    local_aws: LocalAws,
+    deployed_app: CdkApp,
+    session: AwsSession,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the deployed stack seen as its app directory sees it after `local deploy` (its
+    # cloud assembly and the emulator's record in .event-fanout/), and budget changes queued
+    work = tmp_path / "app" / ".event-fanout"
+    work.mkdir(parents=True)
+    (work / "cdk.out").symlink_to(deployed_app.assembly_dir, target_is_directory=True)
+    assert local_aws.process is not None
+    (work / "server.json").write_text(
+        json.dumps({"port": local_aws.port, "pid": local_aws.process.pid})
+    )
+    monkeypatch.chdir(tmp_path / "app")
+    publisher = EventPublisher(session.client("events"), event_bus_name=REFERENCE_BUS)
+    details = [
+        {"companyId": 1, "profileId": 2, "campaignId": n, "oldBudget": 1, "newBudget": 2000}
+        | {"version": 1}
+        for n in range(12)
+    ]
+    publisher.publish([EventEntry(EVENT_SOURCE, BUDGET_CHANGED, d) for d in details])
+
+    # WHEN its developer runs every consumer with a report
+    report = tmp_path / "run.html"
+    ran = CliRunner().invoke(
+        main, ["local", "run", "--retry-delay", "0", "--timeout", "60", "--report", str(report)]
+    )
+
+    # THEN the page opens without a console error, with one chart per consumer, each chart's
+    # records line ending at what the consumer processed
+    assert ran.exit_code == 0, ran.output
+    assert f"report: {report}" in ran.output.replace("\n", "")
+    from tests.browser import opened_page
+
+    with opened_page(report) as opened:
+        opened.page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+        assert opened.console_errors == []
+        charts = opened.page.locator("figure.consumer-chart")
+        names = [charts.nth(i).get_attribute("data-consumer") for i in range(charts.count())]
+        assert sorted(names) == CONSUMERS
+        for index in range(charts.count()):
+            assert "processed: 12 at the end" in charts.nth(index).inner_text(), names[index]
+            assert "visible: 0 at the end" in charts.nth(index).inner_text(), names[index]
+        assert opened.page.locator("svg.topology g.node.rule").count() == len(CONSUMERS)
