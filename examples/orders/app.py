@@ -51,6 +51,8 @@ class OrdersCore(Stack):
             event_bus_name=BUS_NAME,
             consumers_per_stack=2,
             allow_consumer_moves=True,
+            # One alarm to page on per stack: in ALARM while any consumer alarm is.
+            trouble_alarm=True,
             removal_policy=RemovalPolicy.DESTROY,
         )
         # Billing dead-letters a bad order after 3 attempts, so someone looks at it soon.

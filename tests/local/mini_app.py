@@ -1,8 +1,9 @@
 """A small stack with every resource type the fan-out deploys, for the moto compatibility tests.
 
 Bus + archive, a rule routing to a queue with a DLQ (max 2 receives) and the queue policy the
-target adds, an alarm on the DLQ, a table, and a Python function (asset) with an SQS event source
-mapping. Independent of the library's constructs, so the compat fixes are tested on their own.
+target adds, an alarm on the DLQ and a composite alarm over it, a table, and a Python function
+(asset) with an SQS event source mapping. Independent of the library's constructs, so the compat
+fixes are tested on their own.
 """
 
 import os
@@ -50,7 +51,7 @@ class CompatTestStack(Stack):
             ),
             targets=[targets.SqsQueue(queue)],
         )
-        cloudwatch.Alarm(
+        dead_letters = cloudwatch.Alarm(
             self,
             "DeadLetterAlarm",
             metric=dlq.metric_approximate_number_of_messages_visible(
@@ -60,6 +61,12 @@ class CompatTestStack(Stack):
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        cloudwatch.CompositeAlarm(
+            self,
+            "TroubleAlarm",
+            alarm_rule=cloudwatch.AlarmRule.any_of(dead_letters),
+            alarm_description="any alarm of the stack",
         )
         table = dynamodb.Table(
             self,

@@ -41,4 +41,4 @@ def test_the_example_apps_tests_pass_with_the_public_fixtures(tmp_path: Path) ->
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert summary.startswith("3 passed"), summary
+    assert summary.startswith("4 passed"), summary

@@ -107,6 +107,20 @@ def test_alarm_and_queue_policy_are_deployed(local_aws: LocalAws, mini: Any) -> 
     assert {"Service": "events.amazonaws.com"} in principals
 
 
+def test_a_composite_alarm_is_deployed_with_its_rule(local_aws: LocalAws, mini: Any) -> None:
+    cloudwatch = session_for(local_aws.environment).client("cloudwatch")
+    (composite,) = cloudwatch.describe_alarms(AlarmNames=[_resource(mini, "TroubleAlarm")])[
+        "CompositeAlarms"
+    ]
+    dead_letters = _resource(mini, "DeadLetterAlarm")
+    # The rule names the metric alarm by the ARN its model resolved (Fn::GetAtt Arn).
+    assert composite["AlarmRule"] == (
+        f'(ALARM("arn:aws:cloudwatch:{local_aws.environment["AWS_DEFAULT_REGION"]}:'
+        f'123456789012:alarm:{dead_letters}"))'
+    )
+    assert composite["AlarmDescription"] == "any alarm of the stack"
+
+
 def test_runner_moves_poison_to_dlq_and_redrive_brings_it_back(
     local_aws: LocalAws, mini: Any, tmp_path: Path
 ) -> None:
@@ -495,6 +509,15 @@ def test_guard_rejects_a_changed_replay(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(Replay, "replay_events", changed)
     with pytest.raises(moto_compat.MotoCompatError, match="replay_filter_and_window"):
         replay_window._check()
+
+
+def test_guard_rejects_moto_modelling_composite_alarms(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.cloudformation import parsing
+
+    models = {**parsing.get_model_map(), "AWS::CloudWatch::CompositeAlarm": object}
+    monkeypatch.setattr(parsing, "get_model_map", lambda: models)
+    with pytest.raises(moto_compat.MotoCompatError, match="cloudwatch_composite_alarm"):
+        cloudformation_models._check_cloudwatch_composite_alarm()
 
 
 def test_guard_rejects_moto_implementing_query_definitions(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,10 @@ and tested against, :data:`MOTO_VERSION`):
     ``generated_name_length``).
 ``cloudwatch_alarm``
     ``AWS::CloudWatch::Alarm`` has no CloudFormation model: skipped, stack still COMPLETE.
+``cloudwatch_composite_alarm``
+    ``AWS::CloudWatch::CompositeAlarm`` has no CloudFormation model (moto's CloudWatch stores
+    composite alarms, through ``PutCompositeAlarm``): skipped, stack still COMPLETE, so an app
+    with ``trouble_alarm=True`` failed ``local deploy``'s verification.
 ``sqs_queue_policy``
     ``AWS::SQS::QueuePolicy`` has no CloudFormation model: skipped, stack still COMPLETE.
 ``sns_topic_policy``

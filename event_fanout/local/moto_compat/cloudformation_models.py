@@ -1,8 +1,8 @@
 """CloudFormation models moto lacks (``cloudwatch_alarm``, ``sqs_queue_policy``, ...).
 
-Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::SQS::QueuePolicy``,
-``AWS::SNS::TopicPolicy`` or ``AWS::Logs::QueryDefinition`` resources deploys COMPLETE with those
-resources missing.
+Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm``,
+``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy`` or ``AWS::Logs::QueryDefinition``
+resources deploys COMPLETE with those resources missing.
 """
 
 from __future__ import annotations
@@ -77,6 +77,43 @@ class AddedModel:
         return True
 
 
+class _AlarmModel(AddedModel):
+    """What the metric and composite alarm models share: the name, the ARN, the deletion."""
+
+    name_property = "AlarmName"
+    attribute = "Arn"
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        """``Fn::GetAtt`` of ``Arn``."""
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Arn":
+            return f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        """Delete the alarm of the stack being deleted."""
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Delete it from moto's CloudWatch."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+
 # -- cloudwatch_alarm -------------------------------------------------------------------------
 
 #: Keyword arguments of moto's ``CloudWatchBackend.put_metric_alarm`` the alarm model passes.
@@ -119,7 +156,7 @@ def _apply_cloudwatch_alarm() -> None:
     if "AWS::CloudWatch::Alarm" in parsing.get_model_map():
         return
 
-    class CfnCloudWatchAlarm(AddedModel, CloudFormationModel):
+    class CfnCloudWatchAlarm(_AlarmModel, CloudFormationModel):
         """``AWS::CloudWatch::Alarm`` through moto's ``put_metric_alarm`` (metric alarms only).
 
         Metric-math alarms (``Metrics``) are created without their queries: moto cannot
@@ -127,20 +164,6 @@ def _apply_cloudwatch_alarm() -> None:
         """
 
         resource_type = "AWS::CloudWatch::Alarm"
-        name_property = "AlarmName"
-        attribute = "Arn"
-
-        def __init__(self, account_id: str, region_name: str, name: str) -> None:
-            self.account_id = account_id
-            self.region_name = region_name
-            self.name = name
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-            if attribute_name == "Arn":
-                return f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
-            raise UnformattedGetAttTemplateException()
 
         @classmethod
         def create_from_cloudformation_json(
@@ -181,22 +204,72 @@ def _apply_cloudwatch_alarm() -> None:
             )
             return cls(account_id, region_name, resource_name)
 
+    _register_model(CfnCloudWatchAlarm)
+
+
+# -- cloudwatch_composite_alarm ---------------------------------------------------------------
+
+
+def _check_cloudwatch_composite_alarm() -> None:
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    require_model_absent("AWS::CloudWatch::CompositeAlarm", "cloudwatch_composite_alarm")
+    # moto's PutCompositeAlarm is its put_metric_alarm with the rule (responses.py).
+    require_parameters(
+        CloudWatchBackend.put_metric_alarm,
+        ("name", "description", "alarm_actions", "ok_actions", "actions_enabled", "rule"),
+        "cloudwatch_composite_alarm",
+    )
+
+
+def _apply_cloudwatch_composite_alarm() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if "AWS::CloudWatch::CompositeAlarm" in parsing.get_model_map():
+        return
+
+    class CfnCompositeAlarm(_AlarmModel, CloudFormationModel):
+        """``AWS::CloudWatch::CompositeAlarm``, as moto's ``PutCompositeAlarm`` stores one.
+
+        Its rule is kept as written (the consumer alarms' ARNs resolved); moto evaluates no
+        alarm, so its state is only what ``SetAlarmState`` sets.
+        """
+
+        resource_type = "AWS::CloudWatch::CompositeAlarm"
+
         @classmethod
-        def delete_from_cloudformation_json(
+        def create_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: dict[str, Any],
             account_id: str,
             region_name: str,
-        ) -> None:
-            cls(account_id, region_name, resource_name).delete(account_id, region_name)
-
-        def delete(self, account_id: str, region_name: str) -> None:
+            **kwargs: Any,
+        ) -> CfnCompositeAlarm:
             from moto.cloudwatch.models import cloudwatch_backends
 
-            cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+            props = resource_properties(cloudformation_json)
+            cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=resource_name,
+                namespace="",
+                metric_name="",
+                comparison_operator="",
+                evaluation_periods=0,
+                period=0,
+                threshold=0.0,
+                statistic="",
+                description=str(props.get("AlarmDescription", "")),
+                dimensions=[],
+                alarm_actions=list(props.get("AlarmActions", [])),
+                ok_actions=list(props.get("OKActions", [])),
+                insufficient_data_actions=list(props.get("InsufficientDataActions", [])),
+                actions_enabled=str(props.get("ActionsEnabled", True)).lower() == "true",
+                rule=str(props["AlarmRule"]),
+            )
+            return cls(account_id, region_name, resource_name)
 
-    _register_model(CfnCloudWatchAlarm)
+    _register_model(CfnCompositeAlarm)
 
 
 #: Strong references to the models defined here: moto finds models through
@@ -408,6 +481,12 @@ FIXES: tuple[CompatFix, ...] = (
         "AWS::CloudWatch::Alarm is not deployed (no CloudFormation model)",
         _check_cloudwatch_alarm,
         _apply_cloudwatch_alarm,
+    ),
+    CompatFix(
+        "cloudwatch_composite_alarm",
+        "AWS::CloudWatch::CompositeAlarm is not deployed (no CloudFormation model)",
+        _check_cloudwatch_composite_alarm,
+        _apply_cloudwatch_composite_alarm,
     ),
     CompatFix(
         "sqs_queue_policy",

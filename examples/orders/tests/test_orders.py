@@ -34,3 +34,17 @@ def test_a_bad_order_ends_in_billings_dead_letter_queue_only(fanout_app: FanoutA
     assert billing.dlq_messages[0]["detail"]["orderId"] == "o-bad"
     assert fanout_app.consumer("Shipping").processed == 1  # the other consumers go on
     assert fanout_app.consumer("Billing").in_dlq == 1
+
+
+def test_one_alarm_to_page_on_watches_every_consumer_alarm_of_its_stack(
+    fanout_app: FanoutApp,
+) -> None:
+    cloudwatch = fanout_app.session.client("cloudwatch")
+    alarms = cloudwatch.describe_alarms()
+    consumer_alarms = {a["AlarmArn"] for a in alarms["MetricAlarms"]}
+    composites = alarms["CompositeAlarms"]
+    # trouble_alarm=True: one per stack holding consumers, the nested shard's included.
+    assert len(composites) == 2
+    for composite in composites:
+        named = {arn for arn in consumer_alarms if f'ALARM("{arn}")' in composite["AlarmRule"]}
+        assert named, composite["AlarmRule"]
