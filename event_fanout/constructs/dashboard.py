@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import jsii
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Aws, CfnCondition, Duration, Fn, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from event_fanout.constructs.stack_place import place_in
@@ -193,17 +194,50 @@ class FanoutDashboards:
         return board
 
 
-def dashboard_link(name: str, stack: Stack) -> str:
-    """The console address of the dashboard ``name``, in the stack's region when it is known.
+#: The AWS console's domain per partition. The other partitions (ISO, the European Sovereign
+#: Cloud) have consoles of their own that this library does not know: a link there names the
+#: dashboard only.
+CONSOLE_DOMAINS: Final = {
+    "aws": "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
 
-    The commercial partition's console (GovCloud and China consoles have other domains: there
-    the dashboard is found by the name the link ends with). An environment-agnostic stack's
-    link opens the console's current region.
+
+def dashboard_link(name: str, stack: Stack) -> str:
+    """Where an alarm's reader finds the dashboard ``name``: its console address.
+
+    In a stack whose region is known, the console of the region's partition (see
+    :data:`CONSOLE_DOMAINS`). In an environment-agnostic stack, region and partition are
+    resolved at deploy time (``AWS::Region``, and a condition per non-commercial partition).
     """
-    region = "" if Token.is_unresolved(stack.region) else f"?region={stack.region}"
-    return (
-        f"Dashboard: https://console.aws.amazon.com/cloudwatch/home{region}#dashboards:name={name}"
-    )
+    if not Token.is_unresolved(stack.region):
+        partition = RegionInfo.get(stack.region).partition or "aws"
+        domain = CONSOLE_DOMAINS.get(partition)
+        if domain is None:
+            return f"Dashboard: {name} (CloudWatch, {stack.region})"
+        region = stack.region
+    else:
+        domain = _deploy_time_console_domain(stack)
+        region = Aws.REGION
+    return f"Dashboard: https://{domain}/cloudwatch/home?region={region}#dashboards:name={name}"
+
+
+def _deploy_time_console_domain(stack: Stack) -> str:
+    """``Fn::If`` over the partition: one condition per non-commercial partition, per stack."""
+    domain = CONSOLE_DOMAINS["aws"]
+    for partition in ("aws-us-gov", "aws-cn"):
+        condition_id = "EventFanoutIn" + "".join(p.capitalize() for p in partition.split("-"))
+        condition = stack.node.try_find_child(condition_id)
+        if condition is None:
+            condition = CfnCondition(
+                stack, condition_id, expression=Fn.condition_equals(Aws.PARTITION, partition)
+            )
+        assert isinstance(condition, CfnCondition)
+        domain = Token.as_string(
+            Fn.condition_if(condition.logical_id, CONSOLE_DOMAINS[partition], domain)
+        )
+    return domain
 
 
 def consumer_row(consumer: FanoutConsumer) -> list[cloudwatch.IWidget]:

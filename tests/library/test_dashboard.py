@@ -143,3 +143,57 @@ def test_every_consumer_alarm_links_the_dashboard_it_is_shown_on() -> None:
         description = json.dumps(resources[stack.get_logical_id(alarm)]["Properties"])
         assert "First:" in description  # what to do, then where to look
         assert f"#dashboards:name={fanout.name}" in description
+
+
+@pytest.mark.parametrize(
+    ("region", "link"),
+    [
+        ("eu-west-1", "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#"),
+        ("cn-north-1", "https://console.amazonaws.cn/cloudwatch/home?region=cn-north-1#"),
+        (
+            "us-gov-west-1",
+            "https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#",
+        ),
+        # A partition whose console this library does not know: the name, and no wrong address.
+        ("us-iso-east-1", "Dashboard: orders (CloudWatch, us-iso-east-1)"),
+    ],
+)
+def test_the_link_is_to_the_console_of_the_stacks_partition(region: str, link: str) -> None:
+    from aws_cdk import App, Environment
+
+    stack = Stack(App(), "Test", env=Environment(account="123456789012", region=region))
+    fanout = EventFanout(stack, "Fanout", dashboard_name="orders")
+    consumer = fanout.add_consumer(
+        "Billing",
+        handler=new_function(stack, "Fn"),
+        event_pattern=PATTERN,
+        attach_runtime_layers=region != "us-iso-east-1",  # no Powertools layer in aws-iso
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    for alarm in consumer.alarms.resources.values():
+        assert link in resources[stack.get_logical_id(alarm)]["Properties"]["AlarmDescription"]
+
+
+def test_an_environment_agnostic_stack_links_the_console_of_where_it_deploys() -> None:
+    from aws_cdk import App
+
+    stack = Stack(App(), "Test")
+    fanout = EventFanout(stack, "Fanout", dashboard_name="orders")
+    consumers = [
+        fanout.add_consumer(name, handler=new_function(stack, f"{name}Fn"), event_pattern=PATTERN)
+        for name in ("Billing", "Audit")
+    ]
+    template = Template.from_stack(stack).to_json()
+    # One condition per non-commercial partition, shared by every alarm of the stack.
+    assert template["Conditions"] == {
+        "EventFanoutInAwsUsGov": {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-us-gov"]},
+        "EventFanoutInAwsCn": {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]},
+    }
+    lag = consumers[1].alarms.oldest_message_age
+    alarm = template["Resources"][stack.get_logical_id(lag.node.default_child)]
+    description = json.dumps(alarm["Properties"]["AlarmDescription"])
+    assert '{"Ref": "AWS::Region"}' in description
+    assert (
+        '{"Fn::If": ["EventFanoutInAwsCn", "console.amazonaws.cn", {"Fn::If": '
+        '["EventFanoutInAwsUsGov", "console.amazonaws-us-gov.com", "console.aws.amazon.com"]}]}'
+    ) in description
