@@ -2,8 +2,12 @@
 
 The page holds the topology (drawn as SVG, the Mermaid source beside it), the run's table, and
 per consumer one chart over the run's time: its queue's depth (visible, in flight), the age of
-its oldest message, and the records it processed, skipped as duplicates and failed. Everything
-is inline (no script, no font, no network), so it opens from disk or as a CI artifact.
+its oldest message, and the records it processed, skipped as duplicates and failed.
+
+The charts are Plotly's (a maintained plotting library: hover for the values, zoom into a
+burst), with plotly.js inlined once, so the page needs no network: it opens from disk or as a
+CI artifact. The topology is drawn as SVG here (:mod:`~event_fanout.operations.diagram_svg`):
+Mermaid would need its JavaScript library too, and a plotting library draws no flowcharts.
 """
 
 from __future__ import annotations
@@ -44,8 +48,6 @@ class _Series:
     values: Sequence[float]
 
 
-_WIDTH, _PANEL_HEIGHT, _PANEL_GAP = 880, 120, 44
-_LEFT, _RIGHT, _TOP = 64, 16, 28
 _PAGE_STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;color:#0f172a;margin:24px auto;max-width:940px;
 padding:0 16px}
@@ -56,10 +58,6 @@ th,td{padding:3px 10px;border-bottom:1px solid #e2e8f0;text-align:right}
 th:first-child,td:first-child{text-align:left}
 figure{margin:16px 0;border:1px solid #e2e8f0;border-radius:8px;padding:8px}
 figcaption{font-weight:600;margin:0 0 4px}figcaption span{font-weight:400;color:#475569}
-svg text{font:11px system-ui,sans-serif;fill:#334155}
-svg .title{font-weight:600;fill:#0f172a}
-svg .axis{stroke:#94a3b8}svg .grid{stroke:#e2e8f0}
-svg polyline.series{fill:none;stroke-width:2}
 pre{background:#f8fafc;padding:8px;overflow:auto;font-size:12px}
 .topology{max-width:100%;height:auto}
 """
@@ -85,7 +83,7 @@ class RunReport:
         """The page: heading, topology, the run's table, then one chart per consumer."""
         consumers = self.consumers
         duration = max((c.samples[-1].at for c in consumers if c.samples), default=0.0)
-        charts = "\n".join(_consumer_chart(consumer) for consumer in consumers)
+        charts = "\n".join(_consumer_chart(c, index) for index, c in enumerate(consumers))
         return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -93,6 +91,7 @@ class RunReport:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>event-fanout local run: {escape(self.app)}</title>
 <style>{_PAGE_STYLE}</style>
+<script>{_plotly_js()}</script>
 </head>
 <body>
 <header>
@@ -117,6 +116,14 @@ class RunReport:
 </body>
 </html>
 """
+
+
+def _plotly_js() -> str:
+    """plotly.js, once per page: the charts work offline (about 4.6 MB)."""
+    from plotly.offline import get_plotlyjs
+
+    script: str = get_plotlyjs()
+    return script.replace("</script", "<\\/script")
 
 
 def report_of_run(
@@ -176,87 +183,72 @@ def _table(consumers: Sequence[ConsumerRun]) -> str:
     return f"<table>{header}{''.join(rows)}</table>"
 
 
-def _consumer_chart(consumer: ConsumerRun) -> str:
+def _consumer_chart(consumer: ConsumerRun, index: int) -> str:
+    """One figure: three panels over the run's time, sharing its axis (hover shows the values)."""
+    from plotly import graph_objects as go
+    from plotly.subplots import make_subplots
+
     samples = consumer.samples
     times = [s.at for s in samples]
-    panels = [
-        (
+    figure = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.09,
+        subplot_titles=(
             "messages in the queue",
-            [
-                _Series("visible", "#b45309", [s.visible for s in samples]),
-                _Series("in flight", "#7e22ce", [s.in_flight for s in samples]),
-            ],
-        ),
-        (
             "age of the oldest message (s)",
-            [_Series("oldest message", "#b91c1c", [s.oldest_age for s in samples])],
-        ),
-        (
             "records since the start",
-            [
-                _Series("processed", "#15803d", [s.processed for s in samples]),
-                _Series("duplicates skipped", "#1d4ed8", [s.duplicates for s in samples]),
-                _Series("failed", "#b91c1c", [s.failed for s in samples]),
-            ],
         ),
-    ]
-    height = _TOP + len(panels) * (_PANEL_HEIGHT + _PANEL_GAP)
-    body = "".join(
-        _panel(title, series, times, _TOP + index * (_PANEL_HEIGHT + _PANEL_GAP))
-        for index, (title, series) in enumerate(panels)
+    )
+    for row, series in enumerate(_panels(samples), start=1):
+        for item in series:
+            figure.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=list(item.values),
+                    name=item.name,
+                    mode="lines",
+                    line={"color": item.colour, "width": 2},
+                    legendgroup=str(row),
+                ),
+                row=row,
+                col=1,
+            )
+    figure.update_xaxes(title_text="seconds since the run started", row=3, col=1)
+    figure.update_yaxes(rangemode="tozero")
+    figure.update_layout(
+        height=560,
+        margin={"l": 56, "r": 16, "t": 36, "b": 48},
+        template="plotly_white",
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.14},
+    )
+    chart = figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"consumer-chart-{index}",
+        config={"displaylogo": False, "responsive": True},
     )
     return (
         f'<figure class="consumer-chart" data-consumer="{escape(consumer.name)}">'
         f"<figcaption>{escape(consumer.name)} <span>{escape(consumer.queue)} → "
         f"{escape(consumer.handler)}, {len(samples)} samples</span></figcaption>"
-        f'<svg viewBox="0 0 {_WIDTH} {height}" width="100%" role="img" '
-        f'aria-label="{escape(consumer.name)} over the run">{body}</svg></figure>'
+        f"{chart}</figure>"
     )
 
 
-def _panel(title: str, series: Sequence[_Series], times: Sequence[float], top: float) -> str:
-    """One chart panel: axes with 0 / half / top ticks, a line per series, its legend."""
-    plot_width = _WIDTH - _LEFT - _RIGHT
-    end = max(times[-1] if times else 0.0, 1e-9)
-    highest = max([1.0, *(v for s in series for v in s.values)])
-    bottom = top + _PANEL_HEIGHT
-    parts = [f'<text class="title" x="{_LEFT}" y="{top - 10:.0f}">{escape(title)}</text>']
-    for fraction in (0.0, 0.5, 1.0):
-        y = bottom - fraction * _PANEL_HEIGHT
-        parts.append(
-            f'<line class="grid" x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{_number(highest * fraction)}</text>"
-        )
-        x = _LEFT + fraction * plot_width
-        parts.append(
-            f'<text x="{x:.1f}" y="{bottom + 14:.1f}" text-anchor="middle">'
-            f"{end * fraction:.1f} s</text>"
-        )
-    parts.append(
-        f'<line class="axis" x1="{_LEFT}" x2="{_LEFT}" y1="{top:.1f}" y2="{bottom:.1f}"/>'
-        f'<line class="axis" x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" y1="{bottom:.1f}" '
-        f'y2="{bottom:.1f}"/>'
-    )
-    legend_x = _WIDTH - _RIGHT
-    for item in reversed(series):
-        points = " ".join(
-            f"{_LEFT + t / end * plot_width:.1f},{bottom - v / highest * _PANEL_HEIGHT:.1f}"
-            for t, v in zip(times, item.values, strict=True)
-        )
-        parts.append(
-            f'<polyline class="series" data-series="{escape(item.name)}" '
-            f'stroke="{item.colour}" points="{points}"/>'
-        )
-        label = f"{item.name}: {_number(item.values[-1]) if item.values else '-'} at the end"
-        legend_x -= 7 * len(label) + 24
-        parts.append(
-            f'<rect x="{legend_x:.0f}" y="{top - 19:.0f}" width="10" height="10" '
-            f'fill="{item.colour}"/><text x="{legend_x + 14:.0f}" y="{top - 10:.0f}">'
-            f"{escape(label)}</text>"
-        )
-    return "".join(parts)
-
-
-def _number(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
+def _panels(samples: Sequence[Sample]) -> list[list[_Series]]:
+    """The series of each panel: depth, oldest message age, the runtime's counts."""
+    return [
+        [
+            _Series("visible", "#b45309", [s.visible for s in samples]),
+            _Series("in flight", "#7e22ce", [s.in_flight for s in samples]),
+        ],
+        [_Series("oldest message", "#b91c1c", [s.oldest_age for s in samples])],
+        [
+            _Series("processed", "#15803d", [s.processed for s in samples]),
+            _Series("duplicates skipped", "#1d4ed8", [s.duplicates for s in samples]),
+            _Series("failed", "#dc2626", [s.failed for s in samples]),
+        ],
+    ]
