@@ -36,6 +36,7 @@ from event_fanout.constructs.encryption import (
     key_for_undeliverable_queue,
     queue_encryption_props,
 )
+from event_fanout.constructs.event_types import contract_entry
 from event_fanout.constructs.idempotency_table import IdempotencyTable
 from event_fanout.constructs.lookups import runtime_facts, seconds_of, stack_facts
 from event_fanout.constructs.options import (
@@ -112,6 +113,7 @@ class FanoutConsumer(Construct):
         self._wire_idempotency(props, derived)
         self._attach_layers(props)
         self._enable_tracing(props)
+        self._declare_event_type(props)
         self._create_alarms(props)
         self._describe(props)
 
@@ -378,6 +380,27 @@ class FanoutConsumer(Construct):
         for name, value in variables.items():
             function.add_environment(name, value)
 
+    # -- event type ---------------------------------------------------------------------------
+
+    def _declare_event_type(self, props: ConsumerProps) -> None:
+        """Tell the runtime which event type and versions to accept (a function of this app).
+
+        An imported function keeps its own environment: its handler then accepts its event
+        type's own version only.
+        """
+        #: The event type consumed (``event_type=``), and the versions of it accepted.
+        self.event_type = props.event_type
+        self.event_versions: tuple[int, ...] = tuple(props.event_versions or ())
+        if props.event_type is None or not isinstance(props.handler, lambda_.Function):
+            return
+        self._set_environment(
+            props.handler,
+            {
+                constants.ENV_EVENT_TYPE: props.event_type.name,
+                constants.ENV_EVENT_VERSIONS: ",".join(str(v) for v in self.event_versions),
+            },
+        )
+
     # -- layers -------------------------------------------------------------------------------
 
     def _attach_layers(self, props: ConsumerProps) -> None:
@@ -468,6 +491,11 @@ class FanoutConsumer(Construct):
                     attribute: manifest.reference(self.queue, alarm)
                     for attribute, alarm in self.alarms.resources.items()
                 },
+                "eventType": (
+                    None
+                    if props.event_type is None
+                    else {**contract_entry(props.event_type), "accepts": list(self.event_versions)}
+                ),
             },
         )
 

@@ -8,7 +8,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Unpack
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, Lazy, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -35,6 +35,7 @@ from event_fanout.constructs.encryption import (
     key_for_undeliverable_queue,
     queue_encryption_props,
 )
+from event_fanout.constructs.event_types import Producer, Producers, SchemaRegistry
 from event_fanout.constructs.input_checks import (
     FANOUT_ARGUMENTS,
     bus_location_problems,
@@ -51,6 +52,9 @@ from event_fanout.constructs.permissions import (
 from event_fanout.constructs.trouble_alarm import FanoutTroubleAlarms
 from event_fanout.constructs.validation import Validator
 from event_fanout.errors import EventFanoutConfigError
+
+if typing.TYPE_CHECKING:
+    from event_fanout.events.event_type import EventType
 
 #: What EventBridge accepts as the name of a custom bus it creates.
 BUS_NAME = re.compile(r"[A-Za-z0-9._\-]{1,256}")
@@ -121,11 +125,16 @@ class EventFanout(Construct):
         A composite alarm "a consumer is in trouble", in ALARM while any consumer alarm (or the
         undeliverable-events alarm) is: the one to page on. One per stack holding consumers,
         notifying ``alarm_actions``. Default: False.
+    schema_registry:
+        Publish every event type of the fan-out's consumers and producers to an EventBridge
+        schema registry named after the fan-out (JSON Schema Draft 4, one schema per
+        ``<source>@<detail-type>``), created with the first event type. Custom registries cost
+        nothing; only schema discovery, not turned on, is charged. Default: True.
 
     Attributes
     ----------
     event_bus, archive, undeliverable_events_queue, undeliverable_events_alarm, consumers,
-    dashboards, log_queries, trouble_alarms
+    producers, dashboards, log_queries, trouble_alarms, schema_registry
 
     """
 
@@ -149,6 +158,7 @@ class EventFanout(Construct):
         dashboard: bool = True,
         dashboard_name: str | None = None,
         trouble_alarm: bool = False,
+        schema_registry: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = type_problems(
@@ -335,6 +345,12 @@ class EventFanout(Construct):
             if trouble_alarm
             else None
         )
+        self._schema_registry_enabled = schema_registry
+        #: The schema registry of the fan-out's event types (created with the first); None
+        #: until then, or when ``schema_registry=False``.
+        self.schema_registry: SchemaRegistry | None = None
+        #: The producers declared with :meth:`add_producer`: id -> the event types it publishes.
+        self.producers: dict[str, Producer] = {}
         self._describe()
 
     def _describe(self) -> None:
@@ -352,6 +368,8 @@ class EventFanout(Construct):
                 "undeliverableEventsAlarm": manifest.reference(
                     holder, self.undeliverable_events_alarm
                 ),
+                # Producers are added after the fan-out: rendered at synth.
+                "producers": Lazy.any(Producers(self.producers), omit_empty_array=True),
             },
         )
 
@@ -440,7 +458,57 @@ class EventFanout(Construct):
         self.log_queries.add_consumer(consumer)
         if self.trouble_alarms is not None:
             self.trouble_alarms.add_consumer(consumer)
+        if consumer.event_type is not None:
+            self._document(consumer.event_type)
         return consumer
+
+    def add_producer(
+        self,
+        producer_id: str,
+        *,
+        event_types: Sequence[EventType[Any]],
+        grantee: iam.IGrantable | None = None,
+    ) -> Producer:
+        """Declare who publishes which event types to the bus (``grantee``: may ``PutEvents``).
+
+        ``event-fanout contracts check`` then knows which versions are still published: a
+        consumer accepting a version no producer publishes is reported. ``grantee=None``
+        declares a producer outside this app (another team's service), without a grant.
+        """
+        from event_fanout.events.event_type import EventType
+
+        v = Validator(self)
+        v.require(
+            producer_id not in self.producers,
+            "producer_id",
+            producer_id,
+            "must be unique within the fan-out",
+            "give each producer its own id",
+        )
+        types = list(event_types)
+        v.require(
+            bool(types) and all(isinstance(t, EventType) for t in types),
+            "event_types",
+            event_types,
+            "must list the event_fanout.events.EventType instances the producer publishes",
+            "pass event_types=[OrderPlaced, ...]",
+        )
+        v.raise_if_any()
+        if grantee is not None:
+            self.event_bus.grant_put_events_to(grantee)
+        producer = Producer(producer_id, tuple(types), external=grantee is None)
+        self.producers[producer_id] = producer
+        for event_type in types:
+            self._document(event_type)
+        return producer
+
+    def _document(self, event_type: EventType[Any]) -> None:
+        """Publish ``event_type`` to the fan-out's schema registry (created with the first)."""
+        if not self._schema_registry_enabled:
+            return
+        if self.schema_registry is None:
+            self.schema_registry = SchemaRegistry(self, "Schemas", registry_name=self.name)
+        self.schema_registry.add(event_type)
 
     def _require_same_stack(self, consumer_id: str, handler: Construct, target: Construct) -> None:
         """Refuse a handler defined in another stack than the consumer's.

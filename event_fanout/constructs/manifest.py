@@ -16,6 +16,8 @@ The contract (version 1, documented in docs/operations.md):
 - On each consumer's queue: ``{"version": 1, "kind": "consumer", "name", "path", "fanout",
   "fifo", "queue", "deadLetterQueue", "rule", "function", "idempotencyTable", "alarms"}``;
   ``alarms`` maps each alarm's attribute name (``dead_letter_queue_depth``, ...) to a reference.
+- With event types (additive): a consumer's ``eventType`` (name, source, detailType, version,
+  schema, accepts) and the fan-out's ``producers`` (id, external, eventTypes).
 
 A reference is ``{"logicalId": ...}`` for a resource of the same template, ``{"name": ...}`` for
 one defined elsewhere whose name is known at synth (an imported bus, a shared table); a field

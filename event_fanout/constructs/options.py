@@ -3,7 +3,7 @@
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Required, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -15,9 +15,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from event_fanout.constructs.alarm_options import DEFAULT_ALARMS, ConsumerAlarmOptions
+from event_fanout.constructs.event_types import event_type_problems, typed_pattern
 from event_fanout.constructs.runtime_layer import POWERTOOLS_LAYER_VERSION
 from event_fanout.errors import ConfigProblem, EventFanoutConfigError
 from event_fanout.runtime.constants import DEFAULT_IDEMPOTENCY_KEY_PATH
+
+if TYPE_CHECKING:
+    from event_fanout.events.event_type import EventType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +103,10 @@ class ConsumerOptions(TypedDict, total=False):
     (their one source); ``tests/library/test_consumer_options.py`` keeps the two lists equal.
     """
 
-    event_pattern: Required[events.EventPattern]
+    event_pattern: events.EventPattern
+    # A string: event_fanout.events needs pydantic, imported only when an event type is used.
+    event_type: "EventType[Any] | None"
+    event_versions: Sequence[int] | None
     batch_size: int
     max_batching_window: Duration | None
     max_concurrency: int | None
@@ -144,7 +151,18 @@ class ConsumerProps:
         the idempotency environment and, for Python runtimes, the runtime layers.
         Default: required.
     event_pattern:
-        Which events this consumer receives. Must name at least one field. Default: required.
+        Which events this consumer receives. Must name at least one field. With
+        ``event_type``: narrows the type's pattern (source and detail-type), naming them as
+        the type does or not at all. Default: required (derived from ``event_type``).
+    event_type:
+        The :class:`~event_fanout.events.EventType` consumed: it derives the pattern, tells
+        the runtime (``fanout_consumer(event_type=...)``) which versions to accept, and is
+        published to the fan-out's schema registry and checked by ``event-fanout contracts``.
+        Default: None.
+    event_versions:
+        The versions of ``event_type`` the consumer accepts (its model must read each); an
+        event of another version is a failed record, dead-lettered with the reason.
+        Default: None (``event_type.version`` only).
     batch_size:
         Records per invocation, 1-10,000 (FIFO: 1-10). Above 10 needs ``max_batching_window``.
         Default: 10.
@@ -219,6 +237,8 @@ class ConsumerProps:
     event_bus: events.IEventBus
     handler: lambda_.IFunction
     event_pattern: events.EventPattern
+    event_type: "EventType[Any] | None" = None
+    event_versions: Sequence[int] | None = None
     batch_size: int = 10
     max_batching_window: Duration | None = None
     max_concurrency: int | None = None
@@ -272,16 +292,28 @@ def consumer_props(
         for unknown in sorted(set(options) - CONSUMER_OPTIONS)
         for close in [difflib.get_close_matches(unknown, CONSUMER_OPTIONS, n=1)]
     ]
-    if "event_pattern" not in options:
+    resolved = dict(options)
+    event_type = options.get("event_type")
+    if event_type is None and "event_pattern" not in options:
         problems.append(
             ConfigProblem(
                 path,
                 "event_pattern",
                 None,
-                "is required",
-                'pass event_pattern=EventPattern(source=["..."])',
+                "is required (or event_type, which derives it)",
+                'pass event_pattern=EventPattern(source=["..."]), or event_type=<an EventType>',
             )
         )
+    if event_type is not None or options.get("event_versions") is not None:
+        problems += event_type_problems(path, event_type, options.get("event_versions"))
+        if not problems and event_type is not None:
+            resolved["event_pattern"] = typed_pattern(
+                path, event_type, options.get("event_pattern")
+            )
+            versions = options.get("event_versions")
+            resolved["event_versions"] = (
+                tuple(versions) if versions is not None else (event_type.version,)
+            )
     if problems:
         raise EventFanoutConfigError(problems)
-    return ConsumerProps(event_bus=event_bus, handler=handler, **options)
+    return ConsumerProps(event_bus=event_bus, handler=handler, **resolved)

@@ -27,7 +27,15 @@ _ACCOUNTS_MAPPING_ID = "PowertoolsLayerAccounts"
 
 _PACKAGE_DIR = Path(event_fanout.__file__).parent
 #: What the layer ships: the lazy package root (no aws_cdk import), its helper and the runtime.
-_LAYER_FILES = ("__init__.py", "_lazy_exports.py", "py.typed", "runtime")
+_LAYER_FILES = (
+    "__init__.py",
+    "_lazy_exports.py",
+    "py.typed",
+    "runtime",
+    # Event types shared by producers and consumers (a handler imports its own).
+    "events",
+    "producer.py",
+)
 
 
 def powertools_layer_arn(

@@ -79,3 +79,11 @@ REPLAY_NAME_FIELD: Final = "replay-name"
 #: the runtime then records one X-Ray subsegment per record (Powertools Tracer, imported only
 #: then, so a consumer without tracing starts as before).
 ENV_TRACING: Final = "EVENT_FANOUT_TRACING"
+
+#: The contract version an ``EventType`` stamps into each event's ``detail``.
+EVENT_VERSION_FIELD: Final = "eventVersion"
+#: The versions of its event type a consumer accepts (comma-separated), set by the construct
+#: from ``add_consumer(event_versions=...)``.
+ENV_EVENT_VERSIONS: Final = "EVENT_FANOUT_EVENT_VERSIONS"
+#: The event type a consumer subscribes to (``<source>@<detail-type>``), set by the construct.
+ENV_EVENT_TYPE: Final = "EVENT_FANOUT_EVENT_TYPE"

@@ -12,7 +12,7 @@ import inspect
 import time
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeAlias, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar, overload
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -30,9 +30,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from event_fanout.runtime.constants import REPLAY_NAME_FIELD
+from event_fanout.runtime.constants import ENV_EVENT_TYPE, REPLAY_NAME_FIELD
 from event_fanout.runtime.dead_letter import DeadLetterQueue, dead_letter_queue
-from event_fanout.runtime.events import EventBridgeEvent, parse_sqs_body
+from event_fanout.runtime.events import AcceptedVersions, EventBridgeEvent, parse_sqs_body
 from event_fanout.runtime.exceptions import MalformedEventError, RuntimeConfigError
 from event_fanout.runtime.idempotency import (
     IdempotencyKeyPartMissingError,
@@ -47,6 +47,19 @@ from event_fanout.runtime.tracing import RecordTrace, record_trace
 __all__ = ["FanoutHandler", "fanout_consumer"]
 
 EventT = TypeVar("EventT", bound=EventBridgeEvent[Any])
+
+
+class EventTypeLike(Protocol):
+    """What the runtime reads of an :class:`~event_fanout.events.EventType` (no import of it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    def event_model(self) -> type[EventBridgeEvent[Any]]: ...
+
 
 #: What ``fanout_consumer`` decorates: ``def handle(event) -> None`` or ``async def handle(event)``.
 HandleFunction: TypeAlias = Callable[[EventT], Awaitable[None] | None]
@@ -159,6 +172,8 @@ class FanoutHandler(Generic[EventT]):
         (an ``async def`` one returns its coroutine).
     model
         The pydantic model each SQS body is validated against.
+    event_type
+        The event type it consumes, if it was given one: only its accepted versions are parsed.
 
     """
 
@@ -169,10 +184,14 @@ class FanoutHandler(Generic[EventT]):
         name: str | None = None,
         model: type[EventT] | None = None,
         use_local_cache: bool = False,
+        event_type: EventTypeLike | None = None,
     ) -> None:
         _reject_generator_functions(handle)
         self.handle = handle
+        self.event_type = event_type
         self._is_async = _has_flag(handle, inspect.iscoroutinefunction)
+        if model is None and event_type is not None:
+            model = event_type.event_model()  # type: ignore[assignment]
         self.model: type[EventT] = model or _model_from_signature(handle)  # type: ignore[assignment]
         self._default_name = name or f"{handle.__module__}.{_describe(handle)}"
         self._use_local_cache = use_local_cache
@@ -200,6 +219,7 @@ class FanoutHandler(Generic[EventT]):
         request_id = getattr(context, "aws_request_id", None)
         try:
             settings = ConsumerSettings.from_env(self._default_name)
+            versions = self._accepted_versions(settings)
         except RuntimeConfigError as exc:
             # One line per invocation, before any record: the batch is retried until the
             # environment is fixed, and no key is claimed or completed meanwhile.
@@ -221,7 +241,7 @@ class FanoutHandler(Generic[EventT]):
             with record_trace(
                 settings.tracing, settings.service_name, settings.consumer_name
             ) as trace:
-                outcome = self._process_record(record, runner, tally, dead_letters, trace)
+                outcome = self._process_record(record, runner, tally, dead_letters, trace, versions)
                 trace.annotate(outcome=outcome)
                 return outcome
 
@@ -242,6 +262,24 @@ class FanoutHandler(Generic[EventT]):
             finally:
                 emit_batch_metrics(settings, tally)
 
+    def _accepted_versions(self, settings: ConsumerSettings) -> AcceptedVersions | None:
+        """The versions to accept: the construct's (its environment), else the type's own.
+
+        A function deployed for another event type than its handler's is a configuration error
+        of the whole invocation (no record is parsed with the wrong model).
+        """
+        if self.event_type is None:
+            return None
+        if settings.event_type and settings.event_type != self.event_type.name:
+            raise RuntimeConfigError(
+                f"{ENV_EVENT_TYPE} is {settings.event_type!r} but the handler consumes "
+                f"{self.event_type.name!r}: deploy it with add_consumer(event_type=...) of its "
+                "own event type"
+            )
+        return AcceptedVersions(
+            self.event_type.name, settings.event_versions or (self.event_type.version,)
+        )
+
     def _run_handler(self, event: EventT) -> None:
         """Run the handler for one event; returns only once its effect has happened."""
         result = self.handle(event)
@@ -257,11 +295,12 @@ class FanoutHandler(Generic[EventT]):
         tally: BatchTally,
         dead_letters: DeadLetterQueue | None,
         trace: RecordTrace | None = None,
+        versions: AcceptedVersions | None = None,
     ) -> str:
         message_id = record.message_id
         receive_count = record.attributes.approximate_receive_count
         try:
-            raw, event = parse_sqs_body(record.body, message_id, self.model)
+            raw, event = parse_sqs_body(record.body, message_id, self.model, versions)
         except MalformedEventError as exc:
             tally.malformed += 1
             with logger.append_context_keys(
@@ -405,6 +444,7 @@ def fanout_consumer(
     name: str | None = None,
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
+    event_type: EventTypeLike | None = None,
 ) -> Callable[[HandleFunction[EventT]], FanoutHandler[EventT]]: ...
 
 
@@ -415,6 +455,7 @@ def fanout_consumer(
     name: str | None = None,
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
+    event_type: EventTypeLike | None = None,
 ) -> FanoutHandler[EventT] | Callable[[HandleFunction[EventT]], FanoutHandler[EventT]]:
     """Make an idempotent, partial-batch SQS Lambda handler out of a per-event function.
 
@@ -436,6 +477,11 @@ def fanout_consumer(
     use_local_cache
         Also remember completed keys in the warm execution environment (saves a DynamoDB call
         per duplicate seen by the same container).
+    event_type
+        The :class:`~event_fanout.events.EventType` consumed: its model parses the detail
+        (unless ``model`` is given), and an event of a version the consumer does not accept is a
+        failed record with the reason, never a mis-parse. The versions are the construct's
+        ``add_consumer(event_versions=...)`` (``EVENT_FANOUT_EVENT_VERSIONS``), else the type's.
 
     Returns
     -------
@@ -468,10 +514,16 @@ def fanout_consumer(
     ...     pass
 
     """
+    options: dict[str, Any] = {
+        "name": name,
+        "model": model,
+        "use_local_cache": use_local_cache,
+        "event_type": event_type,
+    }
     if handle is not None:
-        return FanoutHandler(handle, name=name, model=model, use_local_cache=use_local_cache)
+        return FanoutHandler(handle, **options)
 
     def decorate(function: HandleFunction[EventT]) -> FanoutHandler[EventT]:
-        return FanoutHandler(function, name=name, model=model, use_local_cache=use_local_cache)
+        return FanoutHandler(function, **options)
 
     return decorate

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -21,12 +22,15 @@ from pydantic import (
     model_validator,
 )
 
-from event_fanout.runtime.exceptions import MalformedEventError
+from event_fanout.runtime.constants import EVENT_VERSION_FIELD
+from event_fanout.runtime.exceptions import MalformedEventError, UnacceptedEventVersionError
+from event_fanout.runtime.pydantic_errors import describe_validation_error
 
 __all__ = [
     "CORRELATION_FIELDS",
     "TENANT_FIELDS",
     "VERSION_FIELDS",
+    "AcceptedVersions",
     "DetailT",
     "EventBridgeEvent",
     "parse_sqs_body",
@@ -119,19 +123,8 @@ class EventBridgeEvent(EventBridgeModel, Generic[DetailT]):
 EventT = TypeVar("EventT", bound=EventBridgeEvent[Any])
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(part) for part in item["loc"]) or "<event>"
-        problems.append(f"{where}: {item['msg']}")
-    more = error.error_count() - len(problems)
-    if more > 0:
-        problems.append(f"and {more} more")
-    return "; ".join(problems)
-
-
 def parse_sqs_body(
-    body: str, message_id: str, model: type[EventT]
+    body: str, message_id: str, model: type[EventT], versions: AcceptedVersions | None = None
 ) -> tuple[dict[str, Any], EventT]:
     """Unwrap an SQS message body into the raw and the typed EventBridge event.
 
@@ -147,6 +140,9 @@ def parse_sqs_body(
         The SQS ``messageId``, only used to name the record in the error.
     model
         The event model: ``EventBridgeEvent[dict[str, Any]]``, ``EventBridgeEvent[MyDetail]``...
+    versions
+        The event type's versions the consumer accepts: an event of another version is refused
+        before the model sees it (a v2 event must never be half-parsed as a v1).
 
     Returns
     -------
@@ -158,6 +154,7 @@ def parse_sqs_body(
     MalformedEventError
         The body is not JSON, not a JSON object, or not an EventBridge event matching ``model``;
         the message says which, so the log line explains why the record will reach the DLQ.
+        :class:`UnacceptedEventVersionError` (a subclass) for a version not in ``versions``.
 
     Examples
     --------
@@ -190,8 +187,48 @@ EventBridge event: body is not JSON (Expecting value at line 1 column 1)
         raise MalformedEventError(
             message_id, f"body is a JSON {type(raw).__name__}, not an EventBridge event object"
         )
+    typed = raw
+    if versions is not None:
+        versions.check(raw, message_id)
+        detail = raw.get("detail")
+        if isinstance(detail, Mapping) and EVENT_VERSION_FIELD in detail:
+            # The stamp is the event type's, not the model's: a model that forbids extra
+            # fields must still read its own type's events. The raw event keeps it.
+            unstamped = {k: v for k, v in detail.items() if k != EVENT_VERSION_FIELD}
+            typed = {**raw, "detail": unstamped}
     try:
-        event = model.model_validate(raw)
+        event = model.model_validate(typed)
     except ValidationError as exc:
-        raise MalformedEventError(message_id, _describe(exc)) from exc
+        raise MalformedEventError(message_id, describe_validation_error(exc)) from exc
+    if typed is not raw and isinstance(event, EventBridgeEvent):
+        event._raw_detail = raw["detail"]  # the detail as sent, its version included
     return raw, event
+
+
+@dataclass(frozen=True)
+class AcceptedVersions:
+    """The versions of one event type a consumer parses; any other is a failed record.
+
+    An event without ``detail.eventVersion`` (or with ``null``) is version 1: it was published
+    before its type had versions (or without the producer API), and version 1 is what events
+    were then. A version that is not a JSON integer (``1.0``, ``true``, ``"1"``) is refused.
+    """
+
+    event_type: str
+    versions: tuple[int, ...]
+
+    def check(self, raw: Mapping[str, Any], message_id: str) -> None:
+        """Raise :class:`UnacceptedEventVersionError` unless ``raw`` is of an accepted version."""
+        detail = raw.get("detail")
+        version = detail.get(EVENT_VERSION_FIELD) if isinstance(detail, Mapping) else None
+        if version is None:
+            version = 1
+        if type(version) is not int or version not in self.versions:
+            accepted = ", ".join(str(v) for v in self.versions)
+            raise UnacceptedEventVersionError(
+                message_id,
+                f"{self.event_type} version {version!r} is not one this consumer accepts "
+                f"({accepted}): publish a version it accepts, or deploy the consumer with "
+                f"event_versions including {version!r} and a model that reads it",
+                version=version,
+            )

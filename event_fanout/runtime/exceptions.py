@@ -30,3 +30,16 @@ class MalformedEventError(EventFanoutRuntimeError):
         super().__init__(f"SQS message {message_id} is not a valid EventBridge event: {reason}")
         self.message_id = message_id
         self.reason = reason
+
+
+class UnacceptedEventVersionError(MalformedEventError):
+    """An event of a version of its type that the consumer does not accept.
+
+    Failed like a malformed record (reported failed, dead-lettered after ``max_receive_count``
+    receives, with this reason in the log and, on FIFO queues, on the DLQ message): parsing it
+    with the consumer's model could succeed and still mean something else.
+    """
+
+    def __init__(self, message_id: str, reason: str, *, version: object) -> None:
+        super().__init__(message_id, reason)
+        self.version = version

@@ -20,6 +20,8 @@ from event_fanout.runtime.constants import (
     DEFAULT_METRICS_NAMESPACE,
     ENV_CONSUMER_NAME,
     ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_EVENT_TYPE,
+    ENV_EVENT_VERSIONS,
     ENV_IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
     ENV_IDEMPOTENCY_KEY_PATH,
     ENV_IDEMPOTENCY_KEY_PREFIX,
@@ -50,6 +52,13 @@ def _checked_jmespath(variable: str, expression: str) -> str:
             f"{variable} is not a valid JMESPath expression, got {expression!r}: {exc}"
         ) from exc
     return expression
+
+
+def _versions(raw: str) -> tuple[int, ...]:
+    """``"1,2"`` -> ``(1, 2)``; a value that is not a list of positive integers is refused."""
+    if not raw:
+        return ()
+    return tuple(_positive_int(ENV_EVENT_VERSIONS, part.strip()) for part in raw.split(","))
 
 
 def _positive_int(variable: str, raw: str) -> int:
@@ -83,6 +92,10 @@ class ConsumerSettings:
     max_receive_count: int | None = None
     #: One X-Ray subsegment per record (``EVENT_FANOUT_TRACING``).
     tracing: bool = False
+    #: The event type (``<source>@<detail-type>``) and versions the construct declared
+    #: (``EVENT_FANOUT_EVENT_TYPE``, ``EVENT_FANOUT_EVENT_VERSIONS``); empty when it declared none.
+    event_type: str = ""
+    event_versions: tuple[int, ...] = ()
 
     @classmethod
     def from_env(
@@ -171,4 +184,6 @@ class ConsumerSettings:
             dead_letter_queue_url=dead_letter_queue_url,
             max_receive_count=max_receive_count,
             tracing=env.get(ENV_TRACING, "").strip().lower() == "true",
+            event_type=env.get(ENV_EVENT_TYPE, "").strip(),
+            event_versions=_versions(env.get(ENV_EVENT_VERSIONS, "").strip()),
         )

@@ -22,14 +22,19 @@ PATTERN = events.EventPattern(source=["a"])
 
 def test_consumer_options_are_the_props_with_their_types() -> None:
     """Two lists, kept equal: the TypedDict (typing) cannot drift from the props (defaults)."""
+    from event_fanout.events import EventType
+
+    # The event type is a string annotation (event_fanout.events needs pydantic): resolve it.
+    names = {"EventType": EventType}
     props = {f.name: f for f in dataclasses.fields(ConsumerProps)}
-    options = typing.get_type_hints(ConsumerOptions)
+    options = typing.get_type_hints(ConsumerOptions, localns=names)
     assert set(options) == set(props) - {"event_bus", "handler"}
-    props_types = typing.get_type_hints(ConsumerProps)
+    props_types = typing.get_type_hints(ConsumerProps, localns=names)
     for name, hint in options.items():
         assert hint == props_types[name], name
     required = {n for n, f in props.items() if f.default is dataclasses.MISSING}
-    assert ConsumerOptions.__required_keys__ == required - {"event_bus", "handler"}
+    # event_pattern: required of the props, optional as an argument (event_type derives it).
+    assert ConsumerOptions.__required_keys__ == required - {"event_bus", "handler", "event_pattern"}
 
 
 def test_the_constructs_take_the_bus_the_handler_and_the_options() -> None:

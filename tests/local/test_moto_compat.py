@@ -511,6 +511,15 @@ def test_guard_rejects_a_changed_replay(monkeypatch: pytest.MonkeyPatch) -> None
         replay_window._check()
 
 
+def test_guard_rejects_moto_implementing_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import backends
+
+    modules = [*backends.list_of_moto_modules(), "schemas"]
+    monkeypatch.setattr(backends, "list_of_moto_modules", lambda: iter(modules))
+    with pytest.raises(moto_compat.MotoCompatError, match="eventschemas_registry"):
+        cloudformation_models._check_eventschemas_registry()
+
+
 def test_guard_rejects_moto_modelling_composite_alarms(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.cloudformation import parsing
 

@@ -31,6 +31,6 @@ fanout.add_consumer("Correct", handler=fn, event_pattern=PATTERN, max_batching_w
 # fmt: off
 fanout.add_consumer("Misspelled", handler=fn, event_pattern=PATTERN, batch_sise=10)  # type: ignore[call-arg]
 fanout.add_consumer("WrongType", handler=fn, event_pattern=PATTERN, max_batching_window=2)  # type: ignore[arg-type]
-fanout.add_consumer("NoPattern", handler=fn)  # type: ignore[call-arg]
+fanout.add_consumer("WrongEventType", handler=fn, event_type="OrderPlaced")  # type: ignore[arg-type]
 FanoutConsumer(stack, "Alone", event_bus=fanout.event_bus, handler=fn(stack), event_pattern=PATTERN, retry_attemps=3)  # type: ignore[call-arg]  # noqa: E501
 # fmt: on

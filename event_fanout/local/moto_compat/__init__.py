@@ -40,6 +40,11 @@ and tested against, :data:`MOTO_VERSION`):
 ``logs_query_definition``
     ``AWS::Logs::QueryDefinition`` has no CloudFormation model (nor does moto's Logs have query
     definitions): skipped, stack still COMPLETE. Recorded by the model instead.
+``eventschemas_registry``
+    ``AWS::EventSchemas::Registry`` and ``::Schema`` have no CloudFormation model, and moto has no
+    EventBridge Schemas service: skipped, stack still COMPLETE. Recorded by the models instead
+    (``cloudformation_models.SCHEMA_REGISTRIES``), so the schema registry a fan-out publishes
+    its event types to deploys and is verified.
 ``sqs_fast_clock``
     Not a correctness bug, a cost: SQS checks every queued message's visibility with
     ``unix_time_millis()``, which builds two datetimes per call, many times per

@@ -1,8 +1,9 @@
 """CloudFormation models moto lacks (``cloudwatch_alarm``, ``sqs_queue_policy``, ...).
 
 Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm``,
-``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy`` or ``AWS::Logs::QueryDefinition``
-resources deploys COMPLETE with those resources missing.
+``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``, ``AWS::Logs::QueryDefinition`` or
+``AWS::EventSchemas::Registry`` / ``::Schema`` resources deploys COMPLETE with those resources
+missing.
 """
 
 from __future__ import annotations
@@ -475,12 +476,166 @@ def _apply_logs_query_definition() -> None:
     _register_model(CfnQueryDefinition)
 
 
+# -- eventschemas_registry ----------------------------------------------------------------------
+
+#: What the emulator's ``AWS::EventSchemas::Registry`` and ``::Schema`` resources hold: registry
+#: name -> {"description", "schemas": {schema name -> {"type", "content", "description"}}}.
+SCHEMA_REGISTRIES: dict[str, dict[str, Any]] = {}
+
+
+def _check_eventschemas_registry() -> None:
+    from moto.backends import list_of_moto_modules
+
+    for resource_type in ("AWS::EventSchemas::Registry", "AWS::EventSchemas::Schema"):
+        require_model_absent(resource_type, "eventschemas_registry")
+    if "schemas" in set(list_of_moto_modules()):
+        raise MotoCompatError(
+            "moto compatibility fix 'eventschemas_registry': moto now implements EventBridge "
+            "Schemas; deploy registries through its backend (or drop the fix)"
+        )
+
+
+def _apply_eventschemas_registry() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if "AWS::EventSchemas::Registry" in parsing.get_model_map():
+        return
+
+    class CfnSchemaRegistry(AddedModel, CloudFormationModel):
+        """``AWS::EventSchemas::Registry``, recorded (moto has no EventBridge Schemas)."""
+
+        resource_type = "AWS::EventSchemas::Registry"
+        name_property = "RegistryName"
+        attribute = "RegistryArn"
+
+        def __init__(self, account_id: str, region_name: str, name: str) -> None:
+            self.arn = f"arn:aws:schemas:{region_name}:{account_id}:registry/{name}"
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            """``Ref`` of a registry is its ARN."""
+            return self.arn
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "RegistryArn":
+                return self.arn
+            if attribute_name == "RegistryName":
+                return self.name
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            """``RegistryArn`` and ``RegistryName``."""
+            return attr in ("RegistryArn", "RegistryName")
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnSchemaRegistry:
+            props = resource_properties(cloudformation_json)
+            name = str(props.get("RegistryName") or resource_name)
+            SCHEMA_REGISTRIES.setdefault(name, {"schemas": {}})["description"] = props.get(
+                "Description", ""
+            )
+            return cls(account_id, region_name, name)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            SCHEMA_REGISTRIES.pop(resource_name, None)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            SCHEMA_REGISTRIES.pop(self.name, None)
+
+    class CfnSchema(AddedModel, CloudFormationModel):
+        """``AWS::EventSchemas::Schema``, recorded in its registry (content kept as sent)."""
+
+        resource_type = "AWS::EventSchemas::Schema"
+        name_property = "SchemaName"
+        attribute = "SchemaArn"
+
+        def __init__(self, account_id: str, region_name: str, registry: str, name: str) -> None:
+            self.arn = f"arn:aws:schemas:{region_name}:{account_id}:schema/{registry}/{name}"
+            self.registry = registry
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            """``Ref`` of a schema is its ARN."""
+            return self.arn
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "SchemaArn":
+                return self.arn
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnSchema:
+            props = resource_properties(cloudformation_json)
+            registry = str(props["RegistryName"])
+            name = str(props.get("SchemaName") or resource_name)
+            SCHEMA_REGISTRIES.setdefault(registry, {"schemas": {}})["schemas"][name] = {
+                "type": props.get("Type"),
+                "content": props.get("Content"),
+                "description": props.get("Description", ""),
+            }
+            return cls(account_id, region_name, registry, name)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            props = resource_properties(cloudformation_json)
+            registry = SCHEMA_REGISTRIES.get(str(props.get("RegistryName")), {})
+            registry.get("schemas", {}).pop(str(props.get("SchemaName") or resource_name), None)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            SCHEMA_REGISTRIES.get(self.registry, {}).get("schemas", {}).pop(self.name, None)
+
+    _register_model(CfnSchemaRegistry)
+    _register_model(CfnSchema)
+
+
 FIXES: tuple[CompatFix, ...] = (
     CompatFix(
         "cloudwatch_alarm",
         "AWS::CloudWatch::Alarm is not deployed (no CloudFormation model)",
         _check_cloudwatch_alarm,
         _apply_cloudwatch_alarm,
+    ),
+    CompatFix(
+        "eventschemas_registry",
+        "AWS::EventSchemas::Registry and ::Schema are not deployed (no CloudFormation model, "
+        "no Schemas service)",
+        _check_eventschemas_registry,
+        _apply_eventschemas_registry,
     ),
     CompatFix(
         "cloudwatch_composite_alarm",
