@@ -42,6 +42,7 @@ from event_fanout.operations.commands import (
     route_command,
     status,
 )
+from event_fanout.operations.contract_commands import contracts
 
 #: How long the local runner waits before a failed record is retried (``demo``, ``local run``).
 RETRY_DELAY = click.option(
@@ -346,6 +347,7 @@ main.add_command(replay_command)
 main.add_command(route_command)
 main.add_command(publish_command)
 main.add_command(diagram_command)
+main.add_command(contracts)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ def test_the_readme_names_a_file_for_every_block_but_the_app() -> None:
         "tests/test_campaigns.py",
         "consumers/reporting.py",
         "tests/integration/test_orders.py",  # needs a deployed app: examples/orders runs one
+        "orders/events.py",
     ]
 
 
@@ -142,3 +143,11 @@ def test_the_handler_records_a_budget_once(project: Path, monkeypatch: pytest.Mo
     sys.modules.pop("reporting", None)
     assert response == {"batchItemFailures": []}
     assert [(i["campaignId"]["S"], i["version"]["N"]) for i in items] == [("7", "3")]
+
+
+def test_the_event_type_declares_and_publishes_as_written(project: Path) -> None:
+    events = runpy.run_path(str(project / "orders" / "events.py"))
+    order_placed = events["OrderPlaced"]
+    assert order_placed.name == "shop.orders@OrderPlaced"
+    entry = order_placed.entry({"orderId": "o-1", "amount": 12})
+    assert json.loads(entry.detail) == {"orderId": "o-1", "amount": 12, "eventVersion": 1}

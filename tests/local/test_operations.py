@@ -618,3 +618,23 @@ def test_local_run_writes_a_report_a_browser_shows(
             )
             assert (traces["processed"], traces["visible"]) == (12, 0), names[index]
         assert opened.page.locator("svg.topology g.node.rule").count() == len(CONSUMERS)
+
+
+def test_the_event_types_schema_registry_is_deployed(
+    local_aws: LocalAws, fanout: Fanout, session: AwsSession
+) -> None:
+    # The emulator records registries and schemas (moto fix eventschemas_registry): the stack
+    # holds them, named as the schema registry names them, and deploy verification saw them.
+    resources = session.client("cloudformation").list_stack_resources(StackName=REFERENCE_STACK)
+    deployed = {
+        r["ResourceType"]: r["PhysicalResourceId"]
+        for r in resources["StackResourceSummaries"]
+        if r["ResourceType"].startswith("AWS::EventSchemas::")
+    }
+    region = local_aws.environment["AWS_DEFAULT_REGION"]
+    assert deployed["AWS::EventSchemas::Registry"] == (
+        f"arn:aws:schemas:{region}:123456789012:registry/{fanout.name}"
+    )
+    assert deployed["AWS::EventSchemas::Schema"].endswith(
+        f"schema/{fanout.name}/ads.campaigns@CampaignBudgetChanged"
+    )

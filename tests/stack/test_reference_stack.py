@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +190,20 @@ def test_readme_diagram_is_the_reference_stack_as_drawn(
     drawn = mermaid({"CampaignBudgets": template})
     check_marked_section("diagram", f"```mermaid\n{drawn}```\n", "diagram")
     assert drawn.count("_rule{{") == 3 and "detail.newBudget #gt; 1000" in drawn
+
+
+def test_the_reference_event_contracts_hold_against_the_committed_baseline(
+    reference_synth: tuple[Any, dict[str, Any]],
+) -> None:
+    # What `event-fanout contracts check` runs in CI: the app against event-contracts.json and
+    # the producer team's samples in event-samples/.
+    from event_fanout.events.contracts import errors
+    from event_fanout.operations.contract_check import contract_findings, load_samples
+
+    root = Path(__file__).resolve().parents[2]
+    baseline = json.loads((root / "event-contracts.json").read_text())
+    samples = load_samples(root / "event-samples")
+    _, template = reference_synth
+    findings = contract_findings({"CampaignBudgets": template}, baseline, samples)
+    assert [str(f) for f in errors(findings)] == []
+    assert samples and list(baseline["eventTypes"]) == ["ads.campaigns@CampaignBudgetChanged"]

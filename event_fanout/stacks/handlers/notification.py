@@ -25,6 +25,10 @@ from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+    from event_fanout.stacks.handlers.budget_events import BudgetChanged
+else:  # the handlers' directory is the Lambda's code root: the module is top-level there
+    from budget_events import BudgetChanged
+
 NOTIFICATIONS_TABLE_ENV = "NOTIFICATIONS_TABLE_NAME"
 
 
@@ -57,7 +61,12 @@ def message_text(change: BudgetChange) -> str:
     )
 
 
-@fanout_consumer(name="Notification")
+@fanout_consumer(
+    name="Notification",
+    event_type=BudgetChanged,
+    # Its own, narrower model: what a notification needs of the event (versions still checked).
+    model=EventBridgeEvent[BudgetChange],
+)
 def handler(event: EventBridgeEvent[BudgetChange]) -> None:
     """Record the notification for this budget change, once."""
     change = event.detail

@@ -12,33 +12,21 @@ from __future__ import annotations
 
 import functools
 import os
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+    from event_fanout.stacks.handlers.budget_events import BudgetChanged, BudgetChangedDetail
+else:  # the handlers' directory is the Lambda's code root: the module is top-level there
+    from budget_events import BudgetChanged, BudgetChangedDetail
+
 BUDGETS_TABLE_ENV = "BUDGETS_TABLE_NAME"
-
-
-class BudgetChanged(BaseModel):
-    """``detail`` of ``ads.campaigns`` / ``CampaignBudgetChanged``."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-    company_id: int
-    profile_id: int
-    campaign_id: int
-    old_budget: Decimal
-    new_budget: Decimal
-    version: int
 
 
 @functools.cache
@@ -47,8 +35,8 @@ def budgets_table(name: str) -> Table:
     return boto3.resource("dynamodb").Table(name)
 
 
-@fanout_consumer(name="ReportingSync")
-def handler(event: EventBridgeEvent[BudgetChanged]) -> None:
+@fanout_consumer(name="ReportingSync", event_type=BudgetChanged)
+def handler(event: EventBridgeEvent[BudgetChangedDetail]) -> None:
     """Write the campaign's new budget unless a newer version is already stored."""
     change = event.detail
     table = budgets_table(os.environ[BUDGETS_TABLE_ENV])
