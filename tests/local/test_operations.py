@@ -638,3 +638,56 @@ def test_the_event_types_schema_registry_is_deployed(
     assert deployed["AWS::EventSchemas::Schema"].endswith(
         f"schema/{fanout.name}/ads.campaigns@CampaignBudgetChanged"
     )
+
+
+def test_an_event_of_a_version_a_consumer_does_not_accept_ends_in_its_dlq_with_the_reason(
+    local_aws: LocalAws, session: AwsSession, fanout: Fanout, tmp_path: Path
+) -> None:
+    # GIVEN a producer already on version 2 of BudgetChanged, while the consumers read v1
+    from event_fanout.stacks.handlers.budget_events import BudgetChanged
+
+    detail = {"companyId": 1, "profileId": 2, "campaignId": uuid.uuid4().int % 10**9}
+    detail |= {"oldBudget": 1, "newBudget": 5000, "version": 1, "eventVersion": 2}
+    publisher = EventPublisher(session.client("events"), event_bus_name=REFERENCE_BUS)
+    result = publisher.publish(
+        [EventEntry(BudgetChanged.source, BudgetChanged.detail_type, detail)]
+    )
+    (event_id,) = result.raise_for_failures().event_ids
+
+    # WHEN every consumer runs until its queue is empty
+    logs = tmp_path / "logs"
+    mappings = discover_mappings(session, REFERENCE_STACK, tmp_path)
+    with environment(local_aws.environment):
+        drain(session, mappings, log_dir=logs, retry_delay=0, batching_window=0.2)
+
+    # THEN the two consumers of BudgetChanged v1 dead-lettered it, with the reason in their
+    # log lines, and the audit log (no event type: any event) recorded it
+    sqs = session.client("sqs")
+    for name in ("ReportingSync", "Notification"):
+        _, consumer = find_consumer([fanout], name)
+        (body,) = _drain_dead_letters(sqs, consumer)
+        assert body["id"] == event_id, consumer.name
+        function = next(m for m in mappings if consumer_name(m) == consumer.name).function
+        reasons = [
+            line.get("reason", "")
+            for line in _log_lines(logs / f"{function.name}.log")
+            if line.get("message_id") and "Malformed" in line["message"]
+        ]
+        assert reasons and all(
+            "ads.campaigns@CampaignBudgetChanged version 2 is not one this consumer accepts (1)"
+            in reason
+            for reason in reasons
+        ), (consumer.name, reasons)
+    _, audit = find_consumer([fanout], "AuditLog")
+    assert sum(queue_depth(sqs, audit.dead_letter_queue).values()) == 0
+
+
+def _drain_dead_letters(sqs: Any, consumer: Consumer) -> list[dict[str, Any]]:
+    messages = sqs.receive_message(
+        QueueUrl=consumer.dead_letter_queue.url, MaxNumberOfMessages=10, VisibilityTimeout=60
+    ).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(
+            QueueUrl=consumer.dead_letter_queue.url, ReceiptHandle=message["ReceiptHandle"]
+        )
+    return [json.loads(m["Body"]) for m in messages]
