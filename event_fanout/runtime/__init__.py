@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "fanout_consumer": "event_fanout.runtime.consumer",
     "logger": "event_fanout.runtime.observability",
     "parse_sqs_body": "event_fanout.runtime.events",
+    "per_thread": "event_fanout.runtime.clients",
+    "UnacceptedEventVersionError": "event_fanout.runtime.exceptions",
 }
 
 __all__ = [
@@ -40,18 +42,22 @@ __all__ = [
     "FanoutHandler",
     "MalformedEventError",
     "RuntimeConfigError",
+    "UnacceptedEventVersionError",
     "fanout_consumer",
     "logger",
     "parse_sqs_body",
+    "per_thread",
 ]
 
 if TYPE_CHECKING:
+    from event_fanout.runtime.clients import per_thread
     from event_fanout.runtime.consumer import FanoutHandler, fanout_consumer
     from event_fanout.runtime.events import EventBridgeEvent, parse_sqs_body
     from event_fanout.runtime.exceptions import (
         EventFanoutRuntimeError,
         MalformedEventError,
         RuntimeConfigError,
+        UnacceptedEventVersionError,
     )
     from event_fanout.runtime.observability import logger
     from event_fanout.runtime.settings import ConsumerSettings

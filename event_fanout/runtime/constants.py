@@ -87,3 +87,6 @@ EVENT_VERSION_FIELD: Final = "eventVersion"
 ENV_EVENT_VERSIONS: Final = "EVENT_FANOUT_EVENT_VERSIONS"
 #: The event type a consumer subscribes to (``<source>@<detail-type>``), set by the construct.
 ENV_EVENT_TYPE: Final = "EVENT_FANOUT_EVENT_TYPE"
+#: Threads the records of one batch run on, when the handler does not say
+#: (``fanout_consumer(max_workers=...)``); unset: 1, one record after another.
+ENV_MAX_WORKERS: Final = "EVENT_FANOUT_MAX_WORKERS"

@@ -8,10 +8,12 @@ never holds back, or re-runs, the rest of its batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import json
 import time
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar, overload
 
 from aws_lambda_powertools.utilities.batch import (
@@ -30,7 +32,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from event_fanout.runtime.constants import ENV_EVENT_TYPE, REPLAY_NAME_FIELD
+from event_fanout.runtime.constants import ENV_EVENT_TYPE, ENV_MAX_WORKERS, REPLAY_NAME_FIELD
 from event_fanout.runtime.dead_letter import DeadLetterQueue, dead_letter_queue
 from event_fanout.runtime.events import AcceptedVersions, EventBridgeEvent, parse_sqs_body
 from event_fanout.runtime.exceptions import MalformedEventError, RuntimeConfigError
@@ -39,14 +41,48 @@ from event_fanout.runtime.idempotency import (
     IdempotentRunner,
     Replayed,
     idempotent_runner,
+    normalize_numbers,
 )
-from event_fanout.runtime.observability import BatchTally, emit_batch_metrics, logger
+from event_fanout.runtime.observability import (
+    BatchTally,
+    emit_batch_metrics,
+    logger,
+    record_log_keys,
+)
+from event_fanout.runtime.parallel_batch import process_in_lanes
 from event_fanout.runtime.settings import ConsumerSettings
 from event_fanout.runtime.tracing import RecordTrace, record_trace
 
 __all__ = ["FanoutHandler", "fanout_consumer"]
 
 EventT = TypeVar("EventT", bound=EventBridgeEvent[Any])
+
+
+#: Powertools' local idempotency cache (an ``OrderedDict``) is not safe across threads.
+_LOCAL_CACHE_THREADS = (
+    "use_local_cache cannot be combined with more than one worker thread (Powertools' local "
+    "idempotency cache is not thread-safe): drop use_local_cache, or run one record at a time"
+)
+
+
+def _lane_of(fifo: bool, runner: IdempotentRunner, record: SQSRecord) -> Hashable:
+    """A record's lane: its message group (FIFO), else its idempotency key, else its own.
+
+    Records of one key in a batch then run in turn: the second is a duplicate of the first,
+    not a conflict with a key in progress. A body the key cannot be read from runs alone (its
+    own handling reports why).
+    """
+    if fifo:
+        return ("group", record.attributes.message_group_id)
+    try:
+        raw = json.loads(record.body)
+        keyed = runner.for_event(raw)
+        key = keyed.key_path.value(normalize_numbers(raw))
+    except Exception:
+        return ("message", record.message_id)
+    if key is None:
+        return ("message", record.message_id)
+    return ("key", keyed.settings.key_prefix, json.dumps(key, sort_keys=True, default=str))
 
 
 class EventTypeLike(Protocol):
@@ -185,8 +221,16 @@ class FanoutHandler(Generic[EventT]):
         model: type[EventT] | None = None,
         use_local_cache: bool = False,
         event_type: EventTypeLike | None = None,
+        max_workers: int | None = None,
     ) -> None:
         _reject_generator_functions(handle)
+        if max_workers is not None and (
+            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+        ):
+            raise ValueError(f"max_workers must be an int of at least 1, got {max_workers!r}")
+        if use_local_cache and (max_workers or 1) > 1:
+            raise ValueError(_LOCAL_CACHE_THREADS)
+        self.max_workers = max_workers
         self.handle = handle
         self.event_type = event_type
         self._is_async = _has_flag(handle, inspect.iscoroutinefunction)
@@ -220,6 +264,7 @@ class FanoutHandler(Generic[EventT]):
         try:
             settings = ConsumerSettings.from_env(self._default_name)
             versions = self._accepted_versions(settings)
+            workers = self._workers(settings)
         except RuntimeConfigError as exc:
             # One line per invocation, before any record: the batch is retried until the
             # environment is fixed, and no key is claimed or completed meanwhile.
@@ -231,6 +276,8 @@ class FanoutHandler(Generic[EventT]):
         runner = idempotent_runner(settings, use_local_cache=self._use_local_cache)
         runner.register_lambda_context(context)
         tally = BatchTally()
+        #: On worker threads each record counts on its own tally, added up after the batch.
+        record_tallies: list[BatchTally] = []
 
         records = event.get("Records") or [{}]
         fifo = str(records[0].get("eventSourceARN", "")).endswith(".fifo")
@@ -238,10 +285,16 @@ class FanoutHandler(Generic[EventT]):
         dead_letters = dead_letter_queue(settings) if fifo else None
 
         def record_handler(record: SQSRecord) -> str:
+            own = tally
+            if workers > 1:
+                own = BatchTally()
+                record_tallies.append(own)
             with record_trace(
                 settings.tracing, settings.service_name, settings.consumer_name
             ) as trace:
-                outcome = self._process_record(record, runner, tally, dead_letters, trace, versions)
+                outcome = self._process_record(
+                    record, runner, own, dead_letters, trace, versions, thread_local=workers > 1
+                )
                 trace.annotate(outcome=outcome)
                 return outcome
 
@@ -249,18 +302,36 @@ class FanoutHandler(Generic[EventT]):
             consumer=settings.consumer_name, function_request_id=request_id
         ):
             try:
-                response = process_partial_response(
-                    event=event,
-                    record_handler=record_handler,
-                    processor=self._fifo_processor if fifo else self._processor,
-                    context=context,
-                )
+                if workers > 1:
+                    response = process_in_lanes(
+                        event.get("Records") or [],
+                        record_handler,
+                        lane_of=functools.partial(_lane_of, fifo, runner),
+                        fifo=fifo,
+                        max_workers=workers,
+                    )
+                else:
+                    response = process_partial_response(
+                        event=event,
+                        record_handler=record_handler,
+                        processor=self._fifo_processor if fifo else self._processor,
+                        context=context,
+                    )
+                for part in record_tallies:
+                    tally.add(part)
                 # Includes FIFO records skipped behind a failed record of their group, and the
                 # failed records moved to the DLQ (reported handled to SQS, failed for alarms).
                 tally.failed = len(response["batchItemFailures"]) + tally.dead_lettered
                 return response
             finally:
                 emit_batch_metrics(settings, tally)
+
+    def _workers(self, settings: ConsumerSettings) -> int:
+        """Threads for this batch's records: the handler's ``max_workers``, else the env's."""
+        workers = self.max_workers or settings.max_workers or 1
+        if workers > 1 and self._use_local_cache:
+            raise RuntimeConfigError(f"{ENV_MAX_WORKERS}={workers}: {_LOCAL_CACHE_THREADS}")
+        return workers
 
     def _accepted_versions(self, settings: ConsumerSettings) -> AcceptedVersions | None:
         """The versions to accept: the construct's (its environment), else the type's own.
@@ -296,6 +367,8 @@ class FanoutHandler(Generic[EventT]):
         dead_letters: DeadLetterQueue | None,
         trace: RecordTrace | None = None,
         versions: AcceptedVersions | None = None,
+        *,
+        thread_local: bool = False,
     ) -> str:
         message_id = record.message_id
         receive_count = record.attributes.approximate_receive_count
@@ -303,8 +376,11 @@ class FanoutHandler(Generic[EventT]):
             raw, event = parse_sqs_body(record.body, message_id, self.model, versions)
         except MalformedEventError as exc:
             tally.malformed += 1
-            with logger.append_context_keys(
-                message_id=message_id, correlation_id=message_id, receive_count=receive_count
+            with record_log_keys(
+                thread_local=thread_local,
+                message_id=message_id,
+                correlation_id=message_id,
+                receive_count=receive_count,
             ):
                 logger.error(
                     "Malformed record reported as failed; after max_receive_count receives the "
@@ -335,7 +411,7 @@ class FanoutHandler(Generic[EventT]):
         if event.event_version is not None:
             keys["event_version"] = event.event_version
 
-        with logger.append_context_keys(**keys):
+        with record_log_keys(thread_local=thread_local, **keys):
             started = time.perf_counter()
             try:
                 outcome = runner.run(raw, lambda: self._run_handler(event), message_id)
@@ -445,6 +521,7 @@ def fanout_consumer(
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
     event_type: EventTypeLike | None = None,
+    max_workers: int | None = None,
 ) -> Callable[[HandleFunction[EventT]], FanoutHandler[EventT]]: ...
 
 
@@ -456,6 +533,7 @@ def fanout_consumer(
     model: type[EventT] | None = None,
     use_local_cache: bool = False,
     event_type: EventTypeLike | None = None,
+    max_workers: int | None = None,
 ) -> FanoutHandler[EventT] | Callable[[HandleFunction[EventT]], FanoutHandler[EventT]]:
     """Make an idempotent, partial-batch SQS Lambda handler out of a per-event function.
 
@@ -482,6 +560,12 @@ def fanout_consumer(
         (unless ``model`` is given), and an event of a version the consumer does not accept is a
         failed record with the reason, never a mis-parse. The versions are the construct's
         ``add_consumer(event_versions=...)`` (``EVENT_FANOUT_EVENT_VERSIONS``), else the type's.
+    max_workers
+        Run a batch's records on up to this many threads (default: ``EVENT_FANOUT_MAX_WORKERS``,
+        else 1, one after another). Standard queues: any order, but records of one idempotency
+        key in turn; FIFO queues: each message group in order, a failure stopping its group,
+        groups side by side. The handler must be thread-safe (boto3 clients are; build them
+        at import or under a lock). See :mod:`~event_fanout.runtime.parallel_batch`.
 
     Returns
     -------
@@ -519,6 +603,7 @@ def fanout_consumer(
         "model": model,
         "use_local_cache": use_local_cache,
         "event_type": event_type,
+        "max_workers": max_workers,
     }
     if handle is not None:
         return FanoutHandler(handle, **options)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +174,10 @@ class KeyPath:
         self._part_count = len(final["children"]) if final["type"] in _MULTISELECTS else 0
         self._sources = _part_sources(expression, self._part_count) if self._part_count else None
 
+    def value(self, event: dict[str, Any]) -> Any:
+        """The key's value in ``event``, as Powertools' persistence layer computes it."""
+        return self._compiled.search(event, options=self._options)
+
     def null_parts(self, event: dict[str, Any]) -> tuple[str, ...]:
         """Describe the null parts of ``event``'s composite key; empty when none (or not composite).
 
@@ -180,7 +185,7 @@ class KeyPath:
         """
         if not self._part_count:
             return ()
-        value = self._compiled.search(event, options=self._options)
+        value = self.value(event)
         parts = list(value.values()) if isinstance(value, dict) else value
         if not isinstance(parts, list):
             return ()
@@ -327,8 +332,18 @@ class IdempotentRunner:
         return result if isinstance(result, Replayed) else FirstRun()
 
 
-@functools.cache
+#: Runners are built once per settings; records on worker threads may ask for a reprocessing
+#: replay's runner at the same time, and its boto3 client must be built once.
+_RUNNERS_LOCK = threading.Lock()
+
+
 def _cached_runner(settings: ConsumerSettings, use_local_cache: bool) -> IdempotentRunner:
+    with _RUNNERS_LOCK:
+        return _built_runner(settings, use_local_cache)
+
+
+@functools.cache
+def _built_runner(settings: ConsumerSettings, use_local_cache: bool) -> IdempotentRunner:
     return IdempotentRunner(settings, use_local_cache=use_local_cache)
 
 
@@ -367,4 +382,4 @@ def reset_runners() -> None:
     >>> reset_runners()
 
     """
-    _cached_runner.cache_clear()
+    _built_runner.cache_clear()

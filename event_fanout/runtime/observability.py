@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,7 +28,7 @@ from event_fanout.runtime.constants import (
 )
 from event_fanout.runtime.settings import ConsumerSettings
 
-__all__ = ["BatchTally", "emit_batch_metrics", "logger"]
+__all__ = ["BatchTally", "emit_batch_metrics", "logger", "record_log_keys"]
 
 
 class _CurrentStdout:
@@ -62,6 +65,30 @@ class BatchTally:
     #: Subset of ``failed``: FIFO records the runtime moved to the DLQ itself on their last
     #: receive (reported handled to SQS, so their group carries on, but failed for the alarms).
     dead_lettered: int = 0
+
+    def add(self, other: BatchTally) -> None:
+        """Add ``other``'s counts (a record's, counted on its own thread) to these."""
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@contextmanager
+def record_log_keys(*, thread_local: bool, **keys: Any) -> Iterator[None]:
+    """Add ``keys`` to the log lines written inside the block.
+
+    Records on worker threads (``max_workers`` above 1) use Powertools' thread-local keys: its
+    ``append_context_keys`` changes the formatter every thread shares, so one record's event id
+    would land on another's lines. The batch's own keys stay shared: they are the same for all.
+    """
+    if not thread_local:
+        with logger.append_context_keys(**keys):
+            yield
+        return
+    logger.thread_safe_append_keys(**keys)
+    try:
+        yield
+    finally:
+        logger.thread_safe_remove_keys(keys.keys())
 
 
 def emit_batch_metrics(settings: ConsumerSettings, tally: BatchTally) -> None:

@@ -28,6 +28,7 @@ from event_fanout.runtime.constants import (
     ENV_IDEMPOTENCY_PAYLOAD_VALIDATION_PATH,
     ENV_IDEMPOTENCY_TABLE_NAME,
     ENV_MAX_RECEIVE_COUNT,
+    ENV_MAX_WORKERS,
     ENV_METRICS_SERVICE,
     ENV_POWERTOOLS_METRICS_NAMESPACE,
     ENV_POWERTOOLS_SERVICE_NAME,
@@ -96,6 +97,8 @@ class ConsumerSettings:
     #: (``EVENT_FANOUT_EVENT_TYPE``, ``EVENT_FANOUT_EVENT_VERSIONS``); empty when it declared none.
     event_type: str = ""
     event_versions: tuple[int, ...] = ()
+    #: ``EVENT_FANOUT_MAX_WORKERS``: threads per batch when the handler sets none (None: unset).
+    max_workers: int | None = None
 
     @classmethod
     def from_env(
@@ -186,4 +189,9 @@ class ConsumerSettings:
             tracing=env.get(ENV_TRACING, "").strip().lower() == "true",
             event_type=env.get(ENV_EVENT_TYPE, "").strip(),
             event_versions=_versions(env.get(ENV_EVENT_VERSIONS, "").strip()),
+            max_workers=(
+                _positive_int(ENV_MAX_WORKERS, raw_workers)
+                if (raw_workers := env.get(ENV_MAX_WORKERS, "").strip())
+                else None
+            ),
         )

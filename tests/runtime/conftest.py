@@ -58,3 +58,15 @@ def consumer_env(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv(constants.ENV_POWERTOOLS_SERVICE_NAME, "campaigns")
     monkeypatch.setenv(constants.ENV_POWERTOOLS_METRICS_NAMESPACE, "EventFanoutTests")
     return aws
+
+
+@pytest.fixture(autouse=True, params=[1, 8], ids=["1-worker", "8-workers"])
+def record_workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every runtime test runs twice: a batch's records one after another, and on 8 threads.
+
+    Through ``EVENT_FANOUT_MAX_WORKERS``, as a deployment sets it; a handler's own
+    ``max_workers=`` wins over it.
+    """
+    workers: int = request.param
+    monkeypatch.setenv(constants.ENV_MAX_WORKERS, str(workers))
+    return workers

@@ -8,7 +8,6 @@ Environment: ``AUDIT_TABLE_NAME`` plus what the FanoutConsumer construct sets.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger
+from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger, per_thread
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 AUDIT_TABLE_ENV = "AUDIT_TABLE_NAME"
 
 
-@functools.cache
+@per_thread
 def audit_table(name: str) -> Table:
     """Return the audit table, created on first use (no AWS client at import, one per container)."""
     return boto3.resource("dynamodb").Table(name)

@@ -9,7 +9,6 @@ Environment: ``NOTIFICATIONS_TABLE_NAME`` plus what the FanoutConsumer construct
 
 from __future__ import annotations
 
-import functools
 import os
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,7 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger
+from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger, per_thread
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -42,7 +41,7 @@ class BudgetChange(BaseModel):
     new_budget: Decimal
 
 
-@functools.cache
+@per_thread
 def notifications_table(name: str) -> Table:
     """Return the notifications table, created on first use (no AWS client at import)."""
     return boto3.resource("dynamodb").Table(name)

@@ -10,14 +10,13 @@ idempotency on ``[detail.campaignId, detail.version]``).
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger
+from event_fanout.runtime import EventBridgeEvent, fanout_consumer, logger, per_thread
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -29,7 +28,7 @@ else:  # the handlers' directory is the Lambda's code root: the module is top-le
 BUDGETS_TABLE_ENV = "BUDGETS_TABLE_NAME"
 
 
-@functools.cache
+@per_thread
 def budgets_table(name: str) -> Table:
     """Return the reporting table, built on first use (no AWS client at import)."""
     return boto3.resource("dynamodb").Table(name)
