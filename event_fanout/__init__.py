@@ -24,16 +24,20 @@ _EXPORTS: dict[str, str] = {
     "ConsumerOptions": "event_fanout.constructs.options",
     "ConsumerProps": "event_fanout.constructs.options",
     "EventFanoutConfigError": "event_fanout.errors",
+    "CentralBus": "event_fanout.constructs.cross_account",
+    "EventForwarder": "event_fanout.constructs.cross_account",
 }
 
 __all__ = [
     "AlarmOptions",
+    "CentralBus",
     "ConsumerAlarmOptions",
     "ConsumerAlarms",
     "ConsumerOptions",
     "ConsumerProps",
     "EventFanout",
     "EventFanoutConfigError",
+    "EventForwarder",
     "FanoutConsumer",
     "Idempotency",
     "IdempotencyTable",
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from event_fanout.constructs.alarm_options import AlarmOptions, ConsumerAlarmOptions
     from event_fanout.constructs.consumer import FanoutConsumer
     from event_fanout.constructs.consumer_alarms import ConsumerAlarms
+    from event_fanout.constructs.cross_account import CentralBus, EventForwarder
     from event_fanout.constructs.fanout import EventFanout
     from event_fanout.constructs.idempotency_table import IdempotencyTable
     from event_fanout.constructs.options import ConsumerOptions, ConsumerProps, Idempotency

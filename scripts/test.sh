@@ -11,6 +11,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/ruff format --check .
 .venv/bin/mypy event_fanout app.py tests/package/outside_app tests/typing
 .venv/bin/mypy examples/orders/app.py examples/orders/consumers/orders.py
+.venv/bin/mypy examples/cross_account/app.py
 # One worker per core (at most 4): the emulator tests wait on the CDK CLI and the emulator,
 # the others on jsii's Node process; tests/conftest.py keeps tests that share a fixture on one worker.
 # tests/package (the built wheel next to the minimum aws-cdk-lib, in an app outside the

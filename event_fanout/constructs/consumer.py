@@ -231,7 +231,7 @@ class FanoutConsumer(Construct):
                     dead_letter_queue_arn=self.target_dead_letter_queue.queue_arn,
                     retry_attempts=props.retry_attempts,
                     max_event_age_seconds=_seconds_or_token(props.max_event_age),
-                    message_group_id=props.message_group_id if props.fifo else None,
+                    message_group_id=props.message_group_id,
                 )
             ],
         )

@@ -419,18 +419,11 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "message_group_id",
         lambda f: (
-            not f.props.fifo
-            or _literal_group(f) is None
+            _literal_group(f) is None
             or MESSAGE_GROUP_ID.fullmatch(_literal_group(f) or "") is not None
         ),
-        "must be 1-128 letters, digits or punctuation (what SQS accepts in a group id)",
+        "must be 1-100 letters, digits or punctuation (what EventBridge's SQS target sends)",
         "use a short name such as 'orders'",
-    ),
-    Rule(
-        "message_group_id",
-        lambda f: f.props.fifo or f.props.message_group_id is None,
-        "only applies to FIFO consumers",
-        "pass fifo=True, or drop message_group_id",
     ),
     Rule(
         "idempotency.key_path",

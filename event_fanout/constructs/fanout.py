@@ -28,6 +28,7 @@ from event_fanout.constructs.consumer_shards import (
     Placement,
     StablePlacement,
 )
+from event_fanout.constructs.cross_account import CentralBus, admit_central_buses
 from event_fanout.constructs.dashboard import FanoutDashboards
 from event_fanout.constructs.encryption import (
     create_queue_key,
@@ -130,6 +131,11 @@ class EventFanout(Construct):
         schema registry named after the fan-out (JSON Schema Draft 4, one schema per
         ``<source>@<detail-type>``), created with the first event type. Custom registries cost
         nothing; only schema discovery, not turned on, is charged. Default: True.
+    receive_from:
+        Central buses of other accounts whose forwarding rules (``EventForwarder``) may put
+        events on this fan-out's bus: one bus-policy statement each, scoped to their account,
+        their rules (``aws:SourceArn``) and, if given, their organisation. Needs a bus the
+        fan-out creates. See docs/cross-account.md. Default: ().
 
     Attributes
     ----------
@@ -159,6 +165,7 @@ class EventFanout(Construct):
         dashboard_name: str | None = None,
         trouble_alarm: bool = False,
         schema_registry: bool = True,
+        receive_from: Sequence[CentralBus] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         problems = type_problems(
@@ -253,6 +260,8 @@ class EventFanout(Construct):
         self.event_bus: events.IEventBus = event_bus or events.EventBus(
             self, "Bus", event_bus_name=event_bus_name
         )
+        # Consumers of a central bus in another account: its forwarding rules may put events.
+        admit_central_buses(self, self.event_bus, receive_from)
         self.archive: events.Archive | None = None
         if archive_retention is not None:
             self.archive = events.Archive(

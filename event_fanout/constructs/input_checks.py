@@ -305,9 +305,10 @@ def bus_location_problems(
             event_bus,
             f"is in {what} {theirs}, but this stack deploys to {what} {ours}: the rule (and the "
             "archive) would be created on a bus of this stack's own account and region",
-            "deploy the fan-out in the bus's account and region, or forward the events to a "
-            "bus of this account with a rule on the central bus (cross-account consumers are "
-            "not supported yet)",
+            "deploy the fan-out in the bus's account and region; for a central bus of another "
+            "account, forward its events to a bus of this account: EventForwarder on the "
+            "central side, EventFanout(receive_from=[CentralBus(...)]) here "
+            "(docs/cross-account.md)",
         )
         for what, theirs, ours in (
             ("account", bus_env.account, stack.account),
@@ -319,5 +320,6 @@ def bus_location_problems(
 
 # -- SQS message group ids -------------------------------------------------------------------
 
-#: What SQS accepts in a MessageGroupId: letters, digits and punctuation, 1-128 characters.
-MESSAGE_GROUP_ID: Final = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+#: What an EventBridge SQS target sends as MessageGroupId: letters, digits and punctuation,
+#: 1-100 characters (SQS takes 128; ``SqsParameters.MessageGroupId`` at most 100).
+MESSAGE_GROUP_ID: Final = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,100}")

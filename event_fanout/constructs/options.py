@@ -184,9 +184,10 @@ class ConsumerProps:
     fifo:
         FIFO queue and DLQ (content-based deduplication on). Default: False.
     message_group_id:
-        Required with ``fifo=True``: EventBridge sends every event with this fixed group id (a
-        rule's SQS target cannot derive it from the event), so FIFO means strict order.
-        Default: None.
+        The group id EventBridge sends every event of this consumer with (a rule's SQS target
+        cannot derive it from the event). Required with ``fifo=True``: strict order. On a
+        standard queue it makes the queue an SQS fair queue with one tenant: see the README on
+        fair queues before relying on it. Default: None.
     idempotency:
         Options of the idempotency table; ``None`` disables it (no table, no environment).
         Default: Idempotency().

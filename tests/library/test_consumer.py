@@ -184,3 +184,29 @@ def test_function_may_consume_only_its_own_queue(built: Built) -> None:
         "Fn::GetAtt": [built.logical_id(consumer.queue), "Arn"]
     }
     assert "sqs:SendMessage" not in sqs_statements[0]["Action"]
+
+
+def test_a_standard_queue_with_a_group_id_is_a_fair_queue_of_one_tenant() -> None:
+    # EventBridge's SQS target sends a fixed MessageGroupId to a standard queue too (SQS fair
+    # queues): the queue stays standard, every event of the rule carries the group id.
+    from aws_cdk import aws_events as events
+    from aws_cdk.assertions import Template
+
+    from event_fanout import EventFanout
+    from tests.builders import new_function, new_stack
+
+    stack = new_stack()
+    fanout = EventFanout(stack, "Fanout")
+    consumer = fanout.add_consumer(
+        "Tenants",
+        handler=new_function(stack, "Fn"),
+        event_pattern=events.EventPattern(source=["shop.orders"]),
+        message_group_id="orders",
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    queue = resources[stack.get_logical_id(consumer.queue.node.default_child)]["Properties"]
+    assert "FifoQueue" not in queue
+    (target,) = resources[stack.get_logical_id(consumer.rule.node.default_child)]["Properties"][
+        "Targets"
+    ]
+    assert target["SqsParameters"] == {"MessageGroupId": "orders"}

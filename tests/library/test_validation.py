@@ -305,11 +305,11 @@ CASES = [
         "EventBridge Pipes",
     ),
     Case(
-        "group_id_without_fifo",
-        {"message_group_id": "budgets"},
+        "group_id_too_long",
+        {"fifo": True, "message_group_id": "g" * 101},
         "message_group_id",
-        "'budgets'",
-        "pass fifo=True",
+        repr("g" * 101),
+        "use a short name",
     ),
     Case(
         "fifo_batch_too_large",

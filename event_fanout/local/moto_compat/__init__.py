@@ -40,6 +40,10 @@ and tested against, :data:`MOTO_VERSION`):
 ``logs_query_definition``
     ``AWS::Logs::QueryDefinition`` has no CloudFormation model (nor does moto's Logs have query
     definitions): skipped, stack still COMPLETE. Recorded by the model instead.
+``events_bus_policy``
+    ``AWS::Events::EventBusPolicy`` has no CloudFormation model: skipped, stack still COMPLETE.
+    Put through moto's ``PutPermission`` (stored on the bus, not enforced), so a fan-out that
+    admits a central bus of another account (``receive_from``) deploys and is verified.
 ``eventschemas_registry``
     ``AWS::EventSchemas::Registry`` and ``::Schema`` have no CloudFormation model, and moto has no
     EventBridge Schemas service: skipped, stack still COMPLETE. Recorded by the models instead

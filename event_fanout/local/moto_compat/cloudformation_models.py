@@ -1,9 +1,9 @@
 """CloudFormation models moto lacks (``cloudwatch_alarm``, ``sqs_queue_policy``, ...).
 
 Without them a stack with ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm``,
-``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``, ``AWS::Logs::QueryDefinition`` or
-``AWS::EventSchemas::Registry`` / ``::Schema`` resources deploys COMPLETE with those resources
-missing.
+``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``, ``AWS::Events::EventBusPolicy``,
+``AWS::Logs::QueryDefinition`` or ``AWS::EventSchemas::Registry`` / ``::Schema`` resources
+deploys COMPLETE with those resources missing.
 """
 
 from __future__ import annotations
@@ -623,6 +623,109 @@ def _apply_eventschemas_registry() -> None:
     _register_model(CfnSchema)
 
 
+# -- events_bus_policy -------------------------------------------------------------------------
+
+
+def _check_events_bus_policy() -> None:
+    from moto.events.models import EventsBackend
+
+    require_model_absent("AWS::Events::EventBusPolicy", "events_bus_policy")
+    require_parameters(
+        EventsBackend.put_permission,
+        ("event_bus_name", "action", "principal", "statement_id", "condition", "policy"),
+        "events_bus_policy",
+    )
+    require_parameters(
+        EventsBackend.remove_permission,
+        ("event_bus_name", "statement_id", "remove_all_permissions"),
+        "events_bus_policy",
+    )
+
+
+def _apply_events_bus_policy() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if "AWS::Events::EventBusPolicy" in parsing.get_model_map():
+        return
+
+    class CfnEventBusPolicy(AddedModel, CloudFormationModel):
+        """``AWS::Events::EventBusPolicy``'s ``Statement`` form, through moto's PutPermission.
+
+        moto stores the statement on the bus (``DescribeEventBus`` shows it) and enforces none:
+        an emulator deploys the policy a team reviews, it does not prove it.
+        """
+
+        resource_type = "AWS::Events::EventBusPolicy"
+        attribute = "Id"
+
+        def __init__(self, account_id: str, region_name: str, bus: str, name: str) -> None:
+            self.account_id = account_id
+            self.region_name = region_name
+            self.bus = bus
+            self.name = name
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "Id":
+                return self.name
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnEventBusPolicy:
+            from moto.events.models import events_backends
+
+            props = resource_properties(cloudformation_json)
+            bus = str(props.get("EventBusName") or "default")
+            statement_id = str(props["StatementId"])
+            statement = {**props["Statement"], "Sid": statement_id}
+            events_backends[account_id][region_name].put_permission(
+                event_bus_name=bus,
+                action="",
+                principal="",
+                statement_id=statement_id,
+                condition={},
+                policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            )
+            return cls(account_id, region_name, bus, statement_id)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            props = resource_properties(cloudformation_json)
+            bus = str(props.get("EventBusName") or "default")
+            cls(account_id, region_name, bus, str(props["StatementId"])).delete(
+                account_id, region_name
+            )
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.events.models import events_backends
+
+            try:
+                events_backends[account_id][region_name].remove_permission(
+                    event_bus_name=self.bus,
+                    statement_id=self.name,
+                    remove_all_permissions=False,
+                )
+            except Exception:  # the bus went first: nothing left to remove
+                return
+
+    _register_model(CfnEventBusPolicy)
+
+
 FIXES: tuple[CompatFix, ...] = (
     CompatFix(
         "cloudwatch_alarm",
@@ -636,6 +739,12 @@ FIXES: tuple[CompatFix, ...] = (
         "no Schemas service)",
         _check_eventschemas_registry,
         _apply_eventschemas_registry,
+    ),
+    CompatFix(
+        "events_bus_policy",
+        "AWS::Events::EventBusPolicy is not deployed (no CloudFormation model)",
+        _check_events_bus_policy,
+        _apply_events_bus_policy,
     ),
     CompatFix(
         "cloudwatch_composite_alarm",
