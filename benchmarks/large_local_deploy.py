@@ -61,6 +61,8 @@ class Figures:
     deploy_seconds: float | None = None
     delivered: str = "-"
     verified: bool = False
+    #: The largest template's bytes, parameters and outputs (limits: 1 MB, 200, 200).
+    largest: tuple[int, int, int] = (0, 0, 0)
 
     def line(self) -> str:
         def seconds(value: float | None) -> str:
@@ -71,7 +73,8 @@ class Figures:
             f"resources={'/'.join(map(str, self.resources)) or '-'} "
             f"bootstrap_s={seconds(self.bootstrap_seconds)} "
             f"synth_deploy_s={seconds(self.deploy_seconds)} delivered={self.delivered} "
-            f"verified={'yes' if self.verified else 'no'}"
+            f"max_template_kb={self.largest[0] // 1024} max_parameters={self.largest[1]} "
+            f"max_outputs={self.largest[2]} verified={'yes' if self.verified else 'no'}"
         )
 
 
@@ -137,6 +140,32 @@ def check_delivery(session: AwsSession, consumer: ShardConsumer, events: int) ->
     return f"{len(received)}/{events}"
 
 
+#: CloudFormation's limits per template: resources, bytes (S3 upload), parameters, outputs.
+TEMPLATE_LIMITS = (500, 1_000_000, 200, 200)
+
+
+def template_limits(assembly_dir: Path) -> tuple[int, int, int]:
+    """The largest template's bytes, parameters and outputs; raise past a limit."""
+    sizes: list[tuple[int, int, int]] = []
+    for path in sorted(assembly_dir.glob("*.template.json")):
+        template = json.loads(path.read_text())
+        figures = (
+            len(template.get("Resources", {})),
+            path.stat().st_size,
+            len(template.get("Parameters", {})),
+            len(template.get("Outputs", {})),
+        )
+        over = [
+            f"{value} > {limit}"
+            for value, limit in zip(figures, TEMPLATE_LIMITS, strict=True)
+            if value > limit
+        ]
+        if over:
+            raise CheckError(f"{path.name} is past CloudFormation's limits: {', '.join(over)}")
+        sizes.append(figures[1:])
+    return (max(s[0] for s in sizes), max(s[1] for s in sizes), max(s[2] for s in sizes))
+
+
 def run(consumers: int, events: int, *, verbose: bool, log_path: Path | None) -> Figures:
     """Deploy the large fan-out into a fresh emulator and check it; fill ``figures`` as it goes."""
     figures = Figures(consumers)
@@ -165,6 +194,7 @@ def run(consumers: int, events: int, *, verbose: bool, log_path: Path | None) ->
                 )
             if len(stacks) < 2:
                 raise CheckError(f"{consumers} consumers fit in one stack: nothing is sharded")
+            figures.largest = template_limits(app.assembly_dir)
             figures.delivered = check_delivery(session, shard_consumer(stacks[-1]), events)
             figures.verified = True
     except (DeployError, LocalAwsError, CheckError) as error:

@@ -21,7 +21,9 @@ moves the ones after it.
 Counting is cheap on purpose: a full walk of the construct tree per consumer would cost a jsii
 round trip per construct. The fan-out's stack is counted once, when the first consumer is
 added; after that each consumer's resources are counted in its own subtree (one call), and a
-full recount runs only when the estimate comes within ``RECOUNT_MARGIN`` of the budget.
+full recount runs only when the estimate comes within ``RECOUNT_MARGIN`` of the budget: once
+for a shard (its estimate is exact from then on: only consumers go in, each counted as it is
+placed), each time for the fan-out's own stack (the user's, which may grow between consumers).
 """
 
 from __future__ import annotations
@@ -123,6 +125,17 @@ class _Target:
     stack: Stack
     estimate: int
     consumers: int = 0
+    #: A shard's estimate is exact once recounted: only consumers go into a shard, and each
+    #: one's resources are counted as it is placed. The fan-out's own stack is the user's and
+    #: may grow between consumers: it is recounted each time.
+    exact: bool = False
+
+    def recount_near(self, budget: int) -> None:
+        """Count the stack for real when the estimate comes within the margin of ``budget``."""
+        if self.exact or self.estimate <= budget - RECOUNT_MARGIN:
+            return
+        self.estimate = count_resources(self.stack)
+        self.exact = isinstance(self.scope, ConsumersShard)
 
 
 @dataclass
@@ -187,10 +200,8 @@ class StablePlacement:
         over_count = (
             self.consumers_per_stack is not None and target.consumers >= self.consumers_per_stack
         )
-        if not over_count and target.estimate + self._per_consumer > (
-            self.resource_budget - RECOUNT_MARGIN
-        ):
-            target.estimate = count_resources(target.stack)
+        if not over_count:
+            target.recount_near(self.resource_budget - self._per_consumer)
         over_budget = target.estimate + self._per_consumer > self.resource_budget
         if not (over_count or over_budget):
             return
@@ -299,6 +310,5 @@ class FillingPlacement:
             return target.consumers < self.consumers_per_stack
         if target.consumers == 0 and target.scope is not self.home:
             return True  # a fresh shard takes at least one consumer
-        if target.estimate + self._per_consumer > self.resource_budget - RECOUNT_MARGIN:
-            target.estimate = count_resources(target.stack)
+        target.recount_near(self.resource_budget - self._per_consumer)
         return target.estimate + self._per_consumer <= self.resource_budget

@@ -136,6 +136,9 @@ class EventFanout(Construct):
         events on this fan-out's bus: one bus-policy statement each, scoped to their account,
         their rules (``aws:SourceArn``) and, if given, their organisation. Needs a bus the
         fan-out creates. See docs/cross-account.md. Default: ().
+    rules_per_bus_quota:
+        The account's "Rules per event bus" quota, raised in Service Quotas; a consumer past it
+        is a synth-time error (its rule would fail to deploy). Default: 300.
 
     Attributes
     ----------
@@ -166,6 +169,7 @@ class EventFanout(Construct):
         trouble_alarm: bool = False,
         schema_registry: bool = True,
         receive_from: Sequence[CentralBus] = (),
+        rules_per_bus_quota: int = MAX_RULES_PER_BUS,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = type_problems(
@@ -216,9 +220,13 @@ class EventFanout(Construct):
                 "must be a literal int: it decides at synth which template each consumer is in",
                 f"pass {prop} as a number, not a token or parameter",
             )
-        v.int_range("consumers_per_stack", consumers_per_stack, 1, MAX_RULES_PER_BUS)
+        v.int_range("rules_per_bus_quota", rules_per_bus_quota, 1, 100_000)
+        rule_limit = max(MAX_RULES_PER_BUS, rules_per_bus_quota)
+        v.int_range("consumers_per_stack", consumers_per_stack, 1, rule_limit)
         v.int_range("resource_budget", resource_budget, 50, 500)
-        v.int_range("shards", shards, 1, MAX_RULES_PER_BUS)
+        v.int_range("shards", shards, 1, rule_limit)
+        #: The account's quota of rules per bus (EventBridge's default: 300): one per consumer.
+        self.rules_per_bus_quota = rules_per_bus_quota
         v.require(
             not (allow_consumer_moves and shards is not None),
             "shards",
@@ -409,11 +417,14 @@ class EventFanout(Construct):
             "give each consumer its own id (it names its rule, queues and table)",
         )
         v.require(
-            len(self.consumers) < MAX_RULES_PER_BUS,
+            len(self.consumers) < self.rules_per_bus_quota,
             "consumers",
             len(self.consumers) + 1,
-            f"exceeds EventBridge's default quota of {MAX_RULES_PER_BUS} rules per bus",
-            "raise the quota with AWS Support first, or split the fan-out across buses",
+            f"exceeds the quota of {self.rules_per_bus_quota} rules per event bus (one rule "
+            f"per consumer; EventBridge's default is {MAX_RULES_PER_BUS})",
+            "request a higher 'Rules per event bus' quota in Service Quotas and pass it as "
+            "EventFanout(rules_per_bus_quota=...), or put further consumers on a second bus "
+            "(a second EventFanout)",
         )
         v.require(
             "event_bus" not in props,

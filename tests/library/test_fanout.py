@@ -83,3 +83,30 @@ def test_no_archive_when_retention_is_none() -> None:
     stack = new_stack("NoArchive")
     EventFanout(stack, "Fanout", archive_retention=None)
     Template.from_stack(stack).resource_count_is("AWS::Events::Archive", 0)
+
+
+def test_a_consumer_past_the_rules_per_bus_quota_says_to_raise_it_or_use_a_second_bus() -> None:
+    from aws_cdk import aws_events as events
+
+    from event_fanout import EventFanout, EventFanoutConfigError
+    from tests.builders import new_function, new_stack
+
+    stack = new_stack()
+    pattern = events.EventPattern(source=["shop.orders"])
+    # A quota of 2 stands for EventBridge's 300 (300 consumers take a minute to build).
+    fanout = EventFanout(stack, "Fanout", rules_per_bus_quota=2)
+    for name in ("A", "B"):
+        fanout.add_consumer(name, handler=new_function(stack, f"{name}Fn"), event_pattern=pattern)
+    with pytest.raises(EventFanoutConfigError) as raised:
+        fanout.add_consumer("C", handler=new_function(stack, "CFn"), event_pattern=pattern)
+    message = str(raised.value)
+    assert "Test/Fanout: consumers exceeds the quota of 2 rules per event bus" in message
+    assert "Service Quotas" in message and "second bus" in message
+    assert sorted(fanout.consumers) == ["A", "B"]
+
+
+def test_the_default_quota_is_eventbridges_300_rules_per_bus() -> None:
+    from event_fanout import EventFanout
+    from tests.builders import new_stack
+
+    assert EventFanout(new_stack(), "Fanout").rules_per_bus_quota == 300
