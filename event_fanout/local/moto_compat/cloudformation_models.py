@@ -34,8 +34,9 @@ class AddedModel:
     resource_type: str
     #: The property that names the resource ("" when CloudFormation generates the name).
     name_property: str = ""
-    #: The one attribute ``Fn::GetAtt`` may read.
-    attribute: str
+    #: The attributes ``Fn::GetAtt`` may read; each instance fills :attr:`attribute_values`.
+    attributes: tuple[str, ...]
+    attribute_values: dict[str, str]
     name: str
 
     @classmethod
@@ -51,7 +52,15 @@ class AddedModel:
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         """Whether ``Fn::GetAtt`` may read ``attr``."""
-        return attr == cls.attribute
+        return attr in cls.attributes
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        """``Fn::GetAtt`` of one of :attr:`attributes`; moto's error for any other."""
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name in self.attributes:
+            return self.attribute_values[attribute_name]
+        raise UnformattedGetAttTemplateException()
 
     @property
     def physical_resource_id(self) -> str:
@@ -82,20 +91,13 @@ class _AlarmModel(AddedModel):
     """What the metric and composite alarm models share: the name, the ARN, the deletion."""
 
     name_property = "AlarmName"
-    attribute = "Arn"
+    attributes = ("Arn",)
 
     def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
         self.name = name
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        """``Fn::GetAtt`` of ``Arn``."""
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "Arn":
-            return f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
-        raise UnformattedGetAttTemplateException()
+        self.attribute_values = {
+            "Arn": f"arn:aws:cloudwatch:{region_name}:{account_id}:alarm:{name}"
+        }
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -354,11 +356,12 @@ def _policy_model(policy_type: str, targets_property: str, setter: PolicySetter)
         """A policy resource (``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``)."""
 
         resource_type = policy_type
-        attribute = "Id"
+        attributes = ("Id",)
 
         def __init__(self, name: str, targets: list[str]) -> None:
             self.name = name
             self.targets = targets
+            self.attribute_values = {"Id": name}
 
         @classmethod
         def create_from_cloudformation_json(
@@ -436,17 +439,11 @@ def _apply_logs_query_definition() -> None:
         """``AWS::Logs::QueryDefinition``, recorded (moto's Logs has no query definitions)."""
 
         resource_type = "AWS::Logs::QueryDefinition"
-        attribute = "QueryDefinitionId"
+        attributes = ("QueryDefinitionId",)
 
         def __init__(self, name: str) -> None:
             self.name = name
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-            if attribute_name == "QueryDefinitionId":
-                return self.name
-            raise UnformattedGetAttTemplateException()
+            self.attribute_values = {"QueryDefinitionId": name}
 
         @classmethod
         def create_from_cloudformation_json(
@@ -507,30 +504,17 @@ def _apply_eventschemas_registry() -> None:
 
         resource_type = "AWS::EventSchemas::Registry"
         name_property = "RegistryName"
-        attribute = "RegistryArn"
+        attributes = ("RegistryArn", "RegistryName")
 
         def __init__(self, account_id: str, region_name: str, name: str) -> None:
             self.arn = f"arn:aws:schemas:{region_name}:{account_id}:registry/{name}"
             self.name = name
+            self.attribute_values = {"RegistryArn": self.arn, "RegistryName": name}
 
         @property
         def physical_resource_id(self) -> str:
             """``Ref`` of a registry is its ARN."""
             return self.arn
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-            if attribute_name == "RegistryArn":
-                return self.arn
-            if attribute_name == "RegistryName":
-                return self.name
-            raise UnformattedGetAttTemplateException()
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            """``RegistryArn`` and ``RegistryName``."""
-            return attr in ("RegistryArn", "RegistryName")
 
         @classmethod
         def create_from_cloudformation_json(
@@ -566,24 +550,18 @@ def _apply_eventschemas_registry() -> None:
 
         resource_type = "AWS::EventSchemas::Schema"
         name_property = "SchemaName"
-        attribute = "SchemaArn"
+        attributes = ("SchemaArn",)
 
         def __init__(self, account_id: str, region_name: str, registry: str, name: str) -> None:
             self.arn = f"arn:aws:schemas:{region_name}:{account_id}:schema/{registry}/{name}"
             self.registry = registry
             self.name = name
+            self.attribute_values = {"SchemaArn": self.arn}
 
         @property
         def physical_resource_id(self) -> str:
             """``Ref`` of a schema is its ARN."""
             return self.arn
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-            if attribute_name == "SchemaArn":
-                return self.arn
-            raise UnformattedGetAttTemplateException()
 
         @classmethod
         def create_from_cloudformation_json(
@@ -657,20 +635,12 @@ def _apply_events_bus_policy() -> None:
         """
 
         resource_type = "AWS::Events::EventBusPolicy"
-        attribute = "Id"
+        attributes = ("Id",)
 
         def __init__(self, account_id: str, region_name: str, bus: str, name: str) -> None:
-            self.account_id = account_id
-            self.region_name = region_name
             self.bus = bus
             self.name = name
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-            if attribute_name == "Id":
-                return self.name
-            raise UnformattedGetAttTemplateException()
+            self.attribute_values = {"Id": name}
 
         @classmethod
         def create_from_cloudformation_json(
