@@ -23,7 +23,7 @@ from event_fanout.local.report import ConsumerFigures, consumer_name
 from event_fanout.local.runner import DeployedMapping
 from event_fanout.local.session import AwsSession
 from event_fanout.local.timeline import RunTimeline, Sample
-from event_fanout.operations.diagram import Topology, mermaid, topology
+from event_fanout.operations.diagram import Topology, mermaid_of, topology
 from event_fanout.operations.diagram_svg import topology_svg
 from event_fanout.operations.discovery import deployed_templates
 
@@ -139,13 +139,13 @@ def report_of_run(
     shows what ran, not what the code says now.
     """
     stack_names = [stack.stack_name for stack in project.deployed_stacks()]
-    templates = deployed_templates(session, stack_names)
+    drawn = topology(deployed_templates(session, stack_names))
     by_consumer = {row.consumer: row for row in figures}
     return RunReport(
         app=project.root.name,
         started=datetime.fromtimestamp(timeline.started, UTC),
-        topology=topology(templates),
-        mermaid_source=mermaid(templates),
+        topology=drawn,
+        mermaid_source=mermaid_of(drawn),
         consumers=[
             ConsumerRun(
                 name=consumer_name(mapping),

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from event_fanout.manifest_format import MANIFEST_KEY
 
-__all__ = ["Edge", "Node", "Topology", "mermaid", "pattern_summary", "topology"]
+__all__ = ["Edge", "Node", "Topology", "mermaid", "mermaid_of", "pattern_summary", "topology"]
 
 #: Conditions shown per rule; the rest are counted.
 _MAX_CONDITIONS = 3
@@ -75,8 +75,13 @@ class Topology:
 
 def mermaid(templates: Mapping[str, Mapping[str, Any]]) -> str:
     """The flowchart of every fan-out in ``templates`` (template name -> parsed template)."""
+    return mermaid_of(topology(templates))
+
+
+def mermaid_of(drawn: Topology) -> str:
+    """The Mermaid flowchart of a topology already read (see :func:`topology`)."""
     lines = ["flowchart LR"]
-    for element in topology(templates).elements:
+    for element in drawn.elements:
         lines.append(
             "  " + (_mermaid_node(element) if isinstance(element, Node) else _mermaid_edge(element))
         )
